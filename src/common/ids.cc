@@ -1,0 +1,82 @@
+#include "common/ids.h"
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <array>
+#include <cctype>
+#include <ctime>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+namespace hirestream {
+namespace {
+
+constexpr char kHex[] = "0123456789abcdef";
+
+std::string to_hex(const unsigned char* data, std::size_t size) {
+    std::string out;
+    out.reserve(size * 2);
+    for (std::size_t i = 0; i < size; ++i) {
+        out.push_back(kHex[data[i] >> 4]);
+        out.push_back(kHex[data[i] & 0x0f]);
+    }
+    return out;
+}
+
+void fill_random(unsigned char* data, std::size_t size) {
+    // RAND_bytes only fails when the OS entropy source is broken: a fatal condition.
+    if (RAND_bytes(data, static_cast<int>(size)) != 1) {
+        throw std::runtime_error("RAND_bytes failed: no entropy source");
+    }
+}
+
+}  // namespace
+
+std::string new_uuid() {
+    std::array<unsigned char, 16> b{};
+    fill_random(b.data(), b.size());
+    b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);  // version 4 (RFC 4122 4.4)
+    b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);  // variant 10
+    std::string hex = to_hex(b.data(), b.size());
+    return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" +
+           hex.substr(16, 4) + "-" + hex.substr(20, 12);
+}
+
+std::string random_hex(std::size_t bytes) {
+    std::string raw(bytes, '\0');
+    fill_random(reinterpret_cast<unsigned char*>(raw.data()), raw.size());
+    return to_hex(reinterpret_cast<const unsigned char*>(raw.data()), raw.size());
+}
+
+std::string sha256_hex(std::string_view data) {
+    std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
+    unsigned int len = 0;
+    if (EVP_Digest(data.data(), data.size(), md.data(), &len, EVP_sha256(), nullptr) != 1) {
+        throw std::runtime_error("EVP_Digest(sha256) failed");
+    }
+    return to_hex(md.data(), len);
+}
+
+bool is_uuid(std::string_view text) {
+    if (text.size() != 36) return false;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash ? text[i] != '-' : !std::isxdigit(static_cast<unsigned char>(text[i]))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+std::string iso8601_ms(std::int64_t epoch_ms) {
+    std::time_t secs = static_cast<std::time_t>(epoch_ms / 1000);
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900,
+                       tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                       static_cast<int>(epoch_ms % 1000));
+}
+
+}  // namespace hirestream

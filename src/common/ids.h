@@ -1,0 +1,26 @@
+#pragma once
+// Identifiers: random UUIDs for items, hex event ids, and time formatting helpers.
+// All functions are thread-safe.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace hirestream {
+
+// A random (version 4) UUID in its canonical lower-case 36-character form.
+std::string new_uuid();
+
+// `bytes` random bytes as lower-case hex (2 * bytes characters).
+std::string random_hex(std::size_t bytes);
+
+// Lower-case hex SHA-256 of `data`.
+std::string sha256_hex(std::string_view data);
+
+// True when `text` is a canonical UUID (any version, lower or upper case).
+bool is_uuid(std::string_view text);
+
+// ISO 8601 UTC with milliseconds, e.g. "2026-11-25T10:00:00.000Z".
+std::string iso8601_ms(std::int64_t epoch_ms);
+
+}  // namespace hirestream

@@ -1,0 +1,75 @@
+#pragma once
+// SqliteStore: the embedded Store backend, one SQLite database file in WAL mode.
+//
+// Durability: synchronous=FULL, so an acknowledged write survives a power cut. One writer
+// connection (writes are serialized by SQLite anyway) and a bounded pool of reader
+// connections, so reads never wait for a commit's fsync. Automatic WAL checkpoints are off;
+// checkpoint() runs a PASSIVE checkpoint and is called by a background loop.
+// Thread-safety: all methods are safe to call concurrently.
+
+#include <memory>
+#include <string>
+
+#include "common/clock.h"
+#include "store/store.h"
+
+namespace hirestream::store {
+
+struct SqliteOptions {
+    std::string path;           // database file; its folder must exist
+    int reader_connections = 4;
+    int busy_timeout_ms = 5000;
+};
+
+class SqliteStore final : public Store {
+public:
+    // Opens (creating if needed) the database and its schema. Fails with unavailable when the
+    // file cannot be opened or written, naming the path.
+    static Result<std::unique_ptr<SqliteStore>> open(const SqliteOptions& options,
+                                                     const Clock& clock);
+    ~SqliteStore() override;
+
+    Result<TableInfo> ensure_table(const TableSpec& spec) override;
+    Result<TableInfo> describe_table(const std::string& table) override;
+    Result<WriteResult> put_item(const std::string& table, const Item& item,
+                                 PutMode mode) override;
+    Result<WriteResult> update_item(const std::string& table, const std::string& key,
+                                    const ItemUpdate& update) override;
+    Result<WriteResult> delete_item(const std::string& table, const std::string& key) override;
+    Result<std::optional<Item>> get_item(const std::string& table,
+                                         const std::string& key) override;
+    Result<ItemPage> list_items(const std::string& table,
+                                const std::optional<std::string>& cursor, int limit) override;
+    Result<std::vector<ChangeRecord>> read_shard(const std::string& table, int shard,
+                                                 std::uint64_t after_sequence,
+                                                 int limit) override;
+    Result<std::uint64_t> latest_sequence(const std::string& table, int shard) override;
+    Result<std::uint64_t> trim_stream(const std::string& table, std::int64_t before_ms) override;
+    Result<std::uint64_t> load_checkpoint(const std::string& consumer, const std::string& table,
+                                          int shard) override;
+    Result<void> save_checkpoint(const std::string& consumer, const std::string& table, int shard,
+                                 std::uint64_t sequence) override;
+    Result<bool> add_delivery(const Delivery& delivery) override;
+    Result<std::optional<Delivery>> get_delivery(const std::string& candidate_id,
+                                                 const std::string& kind) override;
+    Result<std::vector<Delivery>> deliveries_for(
+        const std::vector<std::string>& candidate_ids) override;
+    Result<std::vector<Delivery>> claim_due_deliveries(std::int64_t now_ms, int limit) override;
+    Result<void> finish_delivery(const std::string& candidate_id, const std::string& kind,
+                                 DeliveryState state, const std::string& reply,
+                                 std::int64_t now_ms, std::int64_t next_attempt_ms) override;
+    Result<int> requeue_interrupted_deliveries(std::int64_t now_ms) override;
+    Result<std::optional<std::int64_t>> next_delivery_due_ms() override;
+    ChangeSignal& stream_signal() override;
+    ChangeSignal& delivery_signal() override;
+
+    // Runs a PASSIVE WAL checkpoint (never blocks writers).
+    Result<void> checkpoint();
+
+private:
+    struct Impl;
+    explicit SqliteStore(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace hirestream::store

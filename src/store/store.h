@@ -1,0 +1,132 @@
+#pragma once
+// Store: the table store and its change stream, behind one interface so that the backend
+// (SQLite now, PostgreSQL next) can be swapped.
+//
+// Contract every backend keeps:
+// - Each item write (put, update, delete) appends exactly one ChangeRecord in the same
+//   transaction as the item, so the stream can neither miss nor invent a change. Unique
+//   attributes are checked inside that transaction too.
+// - Sequence numbers are strictly increasing in commit order.
+// - After a write commits, stream_signal() is notified; after a delivery is added or made due,
+//   delivery_signal() is notified.
+// Ownership: the caller owns the Store; it must outlive every component that uses it.
+// Thread-safety: every method may be called from any thread concurrently.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/json/object.hpp>
+
+#include "common/change_signal.h"
+#include "common/result.h"
+#include "store/change_record.h"
+#include "store/delivery.h"
+#include "store/item.h"
+#include "store/table_spec.h"
+
+namespace hirestream::store {
+
+enum class PutMode {
+    create_only,  // conflict when an item with the key exists (attribute_not_exists(id))
+    upsert,       // replace: INSERT when new, MODIFY when it existed
+};
+
+struct WriteResult {
+    std::optional<Item> old_item;  // absent for an INSERT
+    std::optional<Item> new_item;  // absent for a REMOVE
+    std::uint64_t sequence = 0;    // of the change record appended
+};
+
+// Changes to apply to one item: attributes to set (already validated attribute values) and
+// attributes to remove. The key attribute cannot be changed.
+struct ItemUpdate {
+    boost::json::object set;
+    std::vector<std::string> remove;
+};
+
+struct ItemPage {
+    std::vector<Item> items;        // newest first
+    std::optional<std::string> next_cursor;  // opaque; absent on the last page
+};
+
+struct TableInfo {
+    TableSpec spec;
+    std::string stream_label;  // ISO 8601 time the stream was enabled, e.g. 2026-11-25T10:00:00.000
+    std::int64_t created_ms = 0;
+};
+
+class Store {
+public:
+    virtual ~Store() = default;
+
+    // ---- tables ----
+    // Creates the table and its stream if missing; an existing table keeps its stream label and
+    // view type (fixed once enabled, as in DynamoDB). Fails with invalid_argument when the spec
+    // differs from the stored one in view type, key or shard count.
+    virtual Result<TableInfo> ensure_table(const TableSpec& spec) = 0;
+    virtual Result<TableInfo> describe_table(const std::string& table) = 0;
+
+    // ---- items ----
+    // Fails with: invalid_argument (missing/non-S key), conflict (key exists under create_only,
+    // or a unique attribute's value is taken: Error::field names the attribute), not_found (no
+    // such table), unavailable (disk full, read-only database).
+    virtual Result<WriteResult> put_item(const std::string& table, const Item& item,
+                                         PutMode mode) = 0;
+    // Fails with not_found when the item does not exist; conflict on a unique attribute.
+    virtual Result<WriteResult> update_item(const std::string& table, const std::string& key,
+                                            const ItemUpdate& update) = 0;
+    // Fails with not_found when the item does not exist.
+    virtual Result<WriteResult> delete_item(const std::string& table, const std::string& key) = 0;
+    virtual Result<std::optional<Item>> get_item(const std::string& table,
+                                                 const std::string& key) = 0;
+    // Newest first. `limit` 1..1000. A cursor from a previous page continues it; a malformed
+    // cursor fails with invalid_argument (field "cursor").
+    virtual Result<ItemPage> list_items(const std::string& table,
+                                        const std::optional<std::string>& cursor, int limit) = 0;
+
+    // ---- stream ----
+    // Records of one shard with sequence > after_sequence, oldest first, at most `limit`.
+    virtual Result<std::vector<ChangeRecord>> read_shard(const std::string& table, int shard,
+                                                         std::uint64_t after_sequence,
+                                                         int limit) = 0;
+    // Highest sequence in the shard, or 0 when it has none (used for LATEST).
+    virtual Result<std::uint64_t> latest_sequence(const std::string& table, int shard) = 0;
+    // Deletes records created before `before_ms`. Returns how many were deleted.
+    virtual Result<std::uint64_t> trim_stream(const std::string& table, std::int64_t before_ms) = 0;
+
+    // ---- checkpoints of stream consumers ----
+    // The last sequence a consumer finished in a shard, or 0 when it has none.
+    virtual Result<std::uint64_t> load_checkpoint(const std::string& consumer,
+                                                  const std::string& table, int shard) = 0;
+    virtual Result<void> save_checkpoint(const std::string& consumer, const std::string& table,
+                                         int shard, std::uint64_t sequence) = 0;
+
+    // ---- deliveries ----
+    // Adds the delivery unless one exists for (candidate_id, kind). Returns true when added.
+    virtual Result<bool> add_delivery(const Delivery& delivery) = 0;
+    virtual Result<std::optional<Delivery>> get_delivery(const std::string& candidate_id,
+                                                         const std::string& kind) = 0;
+    // Deliveries of the given candidates (any kind).
+    virtual Result<std::vector<Delivery>> deliveries_for(
+        const std::vector<std::string>& candidate_ids) = 0;
+    // Atomically moves up to `limit` PENDING or RETRY deliveries due at `now_ms` to SENDING,
+    // counting an attempt, and returns them (oldest due first).
+    virtual Result<std::vector<Delivery>> claim_due_deliveries(std::int64_t now_ms, int limit) = 0;
+    // Records the outcome of an attempt on a SENDING delivery: state is sent, retry (with
+    // next_attempt_ms) or failed; `reply` is the server's reply or the reason.
+    virtual Result<void> finish_delivery(const std::string& candidate_id, const std::string& kind,
+                                         DeliveryState state, const std::string& reply,
+                                         std::int64_t now_ms, std::int64_t next_attempt_ms) = 0;
+    // After a restart: SENDING deliveries (the process died mid-send) become RETRY due now.
+    // Returns how many.
+    virtual Result<int> requeue_interrupted_deliveries(std::int64_t now_ms) = 0;
+    // When the earliest PENDING or RETRY delivery is due, or nullopt when none waits.
+    virtual Result<std::optional<std::int64_t>> next_delivery_due_ms() = 0;
+
+    virtual ChangeSignal& stream_signal() = 0;
+    virtual ChangeSignal& delivery_signal() = 0;
+};
+
+}  // namespace hirestream::store
