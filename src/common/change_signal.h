@@ -43,3 +43,16 @@ private:
 };
 
 }  // namespace hirestream
+
+namespace hirestream {
+
+// Sleeps for `duration` or until a stop is requested, whichever comes first. Returns false when
+// stopped. The one way background loops wait without work to wake them.
+inline bool sleep_unless_stopped(std::chrono::milliseconds duration, std::stop_token stop) {
+    std::mutex m;
+    std::condition_variable_any cv;
+    std::unique_lock lock(m);
+    return !cv.wait_for(lock, stop, duration, [] { return false; }) && !stop.stop_requested();
+}
+
+}  // namespace hirestream

@@ -1,0 +1,231 @@
+#include "app/service.h"
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "http/api_context.h"
+#include "http/handlers/handlers.h"
+#include "http/server.h"
+#include "mail/delivery_worker.h"
+#include "mail/outbox_transport.h"
+#include "mail/smtp_transport.h"
+#include "store/sqlite/sqlite_store.h"
+#include "stream/retention.h"
+#include "triggers/event_source_mapping.h"
+#include "triggers/functions/assignment_function.h"
+
+namespace hirestream::app {
+namespace {
+
+namespace fs = std::filesystem;
+
+Result<std::string> read_file(const std::string& path, const std::string& key) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return fail(Errc::invalid_argument, fmt::format("cannot read '{}'", path), key);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+std::string domain_of(const std::string& address) {
+    const auto at = address.rfind('@');
+    return at == std::string::npos ? "hirestream.local" : address.substr(at + 1);
+}
+
+}  // namespace
+
+struct Service::Impl {
+    explicit Impl(config::Config c) : config(std::move(c)) {}
+
+    config::Config config;
+    SystemClock clock;
+    std::unique_ptr<store::SqliteStore> store;
+    std::unique_ptr<mail::Transport> transport;
+    std::unique_ptr<mail::DeliveryWorker> worker;
+    std::vector<std::unique_ptr<triggers::Function>> functions;
+    std::vector<std::unique_ptr<triggers::EventSourceMapping>> mappings;
+    std::unique_ptr<stream::Retention> retention;
+    std::unique_ptr<http::ApiContext> api;
+    http::Router router;
+    std::unique_ptr<http::HttpServer> server;
+
+    std::string metrics() const {
+        std::string out;
+        out += "# HELP hirestream_function_invocations_total Batches handed to a function.\n"
+               "# TYPE hirestream_function_invocations_total counter\n";
+        for (const auto& m : mappings) {
+            const auto s = m->status();
+            out += fmt::format("hirestream_function_invocations_total{{function=\"{}\"}} {}\n",
+                               s.function, s.invocations);
+        }
+        out += "# HELP hirestream_function_errors_total Batches a function failed.\n"
+               "# TYPE hirestream_function_errors_total counter\n";
+        for (const auto& m : mappings) {
+            const auto s = m->status();
+            out += fmt::format("hirestream_function_errors_total{{function=\"{}\"}} {}\n",
+                               s.function, s.failed_invocations);
+        }
+        out += "# HELP hirestream_function_records_total Stream records handled by a function.\n"
+               "# TYPE hirestream_function_records_total counter\n";
+        for (const auto& m : mappings) {
+            const auto s = m->status();
+            out += fmt::format("hirestream_function_records_total{{function=\"{}\"}} {}\n",
+                               s.function, s.records_processed);
+        }
+        out += "# HELP hirestream_function_iterator_age_milliseconds Age of the last record of "
+               "the last batch when it was handled (Lambda's IteratorAge).\n"
+               "# TYPE hirestream_function_iterator_age_milliseconds gauge\n";
+        for (const auto& m : mappings) {
+            const auto s = m->status();
+            out += fmt::format(
+                "hirestream_function_iterator_age_milliseconds{{function=\"{}\"}} {}\n",
+                s.function, s.iterator_age_ms);
+        }
+        return out;
+    }
+};
+
+Service::Service(config::Config config) : impl_(std::make_unique<Impl>(std::move(config))) {}
+
+Service::~Service() { stop(); }
+
+Result<StartInfo> Service::start() {
+    auto& c = impl_->config;
+    auto& s = *impl_;
+
+    std::error_code ec;
+    fs::create_directories(c.data_dir, ec);
+    if (ec) {
+        return fail(Errc::unavailable,
+                    fmt::format("cannot create data folder '{}': {}", c.data_dir, ec.message()),
+                    "data.dir");
+    }
+    const auto db_path = (fs::path(c.data_dir) / "hirestream.db").string();
+    auto opened = store::SqliteStore::open({db_path}, s.clock);
+    if (!opened) {
+        auto e = opened.error();
+        e.field = "data.dir";
+        return fail(e);
+    }
+    s.store = std::move(*opened);
+    auto table = s.store->ensure_table(c.candidates.spec);
+    if (!table) {
+        auto e = table.error();
+        e.field = "tables.candidates." + (e.field.empty() ? std::string("name") : e.field);
+        return fail(e);
+    }
+    const stream::StreamIdentity identity{c.region, c.account_id, c.candidates.spec.name,
+                                          table->stream_label};
+
+    std::map<std::string, std::string> zips;
+    std::map<std::string, mail::AssignmentFile> files;
+    for (const auto& a : c.assignments) {
+        auto bytes = read_file(a.file, "assignments." + a.name + ".file");
+        if (!bytes) return fail(bytes.error());
+        zips[a.name] = *bytes;
+        files[a.name] = mail::AssignmentFile{a.name, a.title, *bytes};
+    }
+
+    // HTTP first binds the port, so the public URL of links can name the real one.
+    s.api = std::make_unique<http::ApiContext>(http::ApiContext{
+        *s.store, s.clock, c.candidates.spec.name, identity, c.candidates.spec.shard_count,
+        c.server.max_body_bytes, zips, [&s] { return s.metrics(); },
+        [&s]() -> std::string {
+            if (!s.retention) return {};
+            auto e = s.retention->last_error();
+            return e ? e->message : std::string();
+        }});
+    http::add_candidate_routes(s.router, *s.api);
+    http::add_stream_routes(s.router, *s.api);
+    http::add_assignment_routes(s.router, *s.api);
+    http::add_health_routes(s.router, *s.api);
+    http::ServerOptions so;
+    so.host = c.server.host;
+    so.port = c.server.port;
+    so.threads = c.server.threads;
+    so.max_body_bytes = c.server.max_body_bytes;
+    so.max_header_bytes = c.server.max_header_bytes;
+    so.idle_timeout_seconds = c.server.idle_timeout_seconds;
+    so.request_timeout_seconds = c.server.request_timeout_seconds;
+    so.max_connections = c.server.max_connections;
+    s.server = std::make_unique<http::HttpServer>(so, s.router);
+    auto port = s.server->start();
+    if (!port) return fail(port.error());
+    const std::string host = c.server.host == "0.0.0.0" || c.server.host == "::"
+                                 ? "localhost"
+                                 : (c.server.host.find(':') != std::string::npos
+                                        ? "[" + c.server.host + "]"
+                                        : c.server.host);
+    const std::string api_url = fmt::format("http://{}:{}", host, *port);
+    const std::string public_url = c.server.public_url.empty() ? api_url : c.server.public_url;
+
+    if (c.mail.smtp_url.empty()) {
+        try {
+            s.transport = std::make_unique<mail::OutboxTransport>(c.mail.outbox_dir);
+        } catch (const std::exception& e) {
+            return fail(Errc::unavailable, e.what(), "mail.outboxDir");
+        }
+    } else {
+        auto smtp = mail::parse_smtp_url(c.mail.smtp_url);
+        if (!smtp) return fail(Errc::invalid_argument, smtp.error().message, "mail.smtpUrl");
+        smtp->connect_timeout_ms = c.mail.connect_timeout_ms;
+        smtp->response_timeout_ms = c.mail.response_timeout_ms;
+        smtp->total_timeout_ms = c.mail.total_timeout_ms;
+        smtp->ca_file = c.mail.ca_file;
+        smtp->verify_peer = c.mail.verify_peer;
+        smtp->pool_size = c.mail.pool_size;
+        s.transport = std::make_unique<mail::SmtpTransport>(*smtp);
+    }
+
+    mail::DeliveryWorkerOptions wo;
+    wo.sender.from = mail::Mailbox{c.mail.from_name, c.mail.from_address};
+    for (const auto& r : c.mail.reply_to) wo.sender.reply_to.push_back(mail::Mailbox{"", r});
+    wo.sender.subject = c.mail.subject;
+    wo.sender.public_url = public_url;
+    wo.assignments = std::move(files);
+    wo.threads = c.mail.pool_size;
+    wo.max_attempts = c.mail.retry.max_attempts;
+    wo.initial_backoff = std::chrono::milliseconds(c.mail.retry.initial_backoff_ms);
+    wo.max_backoff = std::chrono::milliseconds(c.mail.retry.max_backoff_ms);
+    s.worker = std::make_unique<mail::DeliveryWorker>(*s.store, *s.transport, s.clock, wo);
+    if (auto started = s.worker->start(); !started) return fail(started.error());
+
+    for (const auto& fn : c.functions) {
+        s.functions.push_back(std::make_unique<triggers::AssignmentFunction>(
+            fn.name, *s.store, s.clock,
+            triggers::AssignmentRules(c.rules, c.default_assignment),
+            domain_of(c.mail.from_address)));
+        for (const auto& event : fn.stream_events) {
+            triggers::MappingOptions mo;
+            mo.event = event;
+            s.mappings.push_back(std::make_unique<triggers::EventSourceMapping>(
+                *s.store, s.clock, identity, c.candidates.spec.shard_count,
+                *s.functions.back(), mo));
+            s.mappings.back()->start();
+        }
+    }
+
+    s.retention = std::make_unique<stream::Retention>(
+        *s.store, s.clock,
+        std::vector<stream::RetentionPolicy>{
+            {c.candidates.spec.name, std::chrono::hours(c.candidates.stream_retention_hours)}},
+        std::chrono::seconds(10), [&s] { return s.store->checkpoint(); });
+    s.retention->start();
+
+    return StartInfo{api_url, s.transport->describe(), db_path};
+}
+
+void Service::stop() {
+    auto& s = *impl_;
+    // Stop taking requests first, then the producers of work, then the consumers.
+    if (s.server) s.server->stop();
+    for (auto& m : s.mappings) m->stop();
+    if (s.worker) s.worker->stop();
+    if (s.retention) s.retention->stop();
+}
+
+}  // namespace hirestream::app

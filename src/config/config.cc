@@ -1,0 +1,581 @@
+#include "config/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <fmt/format.h>
+
+extern char** environ;
+
+namespace hirestream::config {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Reads typed values out of a YAML mapping, naming the full key path in every error.
+class Section {
+public:
+    Section(YAML::Node node, std::string path) : node_(std::move(node)), path_(std::move(path)) {}
+
+    bool present() const { return node_.IsDefined() && !node_.IsNull(); }
+    const std::string& path() const { return path_; }
+    std::string key(const std::string& name) const {
+        return path_.empty() ? name : path_ + "." + name;
+    }
+
+    // Fails when the node is not a mapping or holds a key outside `allowed`: a typo in a key
+    // must not silently fall back to a default.
+    Result<void> check(std::initializer_list<std::string_view> allowed) const {
+        if (!present()) return {};
+        if (!node_.IsMap()) return fail(Errc::invalid_argument, "must be a mapping", path_);
+        for (const auto& entry : node_) {
+            const auto name = entry.first.as<std::string>();
+            if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
+                return fail(Errc::invalid_argument, "unknown key", key(name));
+            }
+        }
+        return {};
+    }
+
+    Section child(const std::string& name) const {
+        return Section(present() && node_.IsMap() ? node_[name] : YAML::Node(), key(name));
+    }
+    const YAML::Node& node() const { return node_; }
+
+    Result<void> read(const std::string& name, std::string& out) const {
+        auto n = field(name);
+        if (!n) return {};
+        if (!n->IsScalar()) return fail(Errc::invalid_argument, "must be a string", key(name));
+        out = n->Scalar();
+        return {};
+    }
+
+    Result<void> read(const std::string& name, bool& out) const {
+        auto n = field(name);
+        if (!n) return {};
+        try {
+            out = n->as<bool>();
+        } catch (const YAML::Exception&) {
+            return fail(Errc::invalid_argument, "must be true or false", key(name));
+        }
+        return {};
+    }
+
+    template <typename Int>
+    Result<void> read_int(const std::string& name, Int& out, long long min, long long max) const {
+        auto n = field(name);
+        if (!n) return {};
+        long long value = 0;
+        try {
+            value = n->as<long long>();
+        } catch (const YAML::Exception&) {
+            return fail(Errc::invalid_argument, "must be a whole number", key(name));
+        }
+        if (value < min || value > max) {
+            return fail(Errc::invalid_argument,
+                        fmt::format("must be between {} and {}, got {}", min, max, value),
+                        key(name));
+        }
+        out = static_cast<Int>(value);
+        return {};
+    }
+
+private:
+    std::optional<YAML::Node> field(const std::string& name) const {
+        if (!present() || !node_.IsMap()) return std::nullopt;
+        YAML::Node n = node_[name];
+        if (!n.IsDefined() || n.IsNull()) return std::nullopt;
+        return n;
+    }
+
+    YAML::Node node_;
+    std::string path_;
+};
+
+#define HS_TRY(expr)                                 \
+    do {                                             \
+        if (auto _r = (expr); !_r) return fail(_r.error()); \
+    } while (0)
+
+std::string resolve_path(const std::string& base_dir, const std::string& path) {
+    if (path.empty()) return path;
+    fs::path p(path);
+    if (p.is_relative()) p = fs::path(base_dir) / p;
+    return p.lexically_normal().string();
+}
+
+bool valid_address(std::string_view address) {
+    const auto at = address.find('@');
+    if (at == std::string_view::npos || at == 0 || at + 1 >= address.size()) return false;
+    if (address.find('@', at + 1) != std::string_view::npos) return false;
+    return std::all_of(address.begin(), address.end(), [](char c) {
+        return c > ' ' && c < 127 && c != '<' && c != '>' && c != ',' && c != '"';
+    });
+}
+
+bool has_control(std::string_view text) {
+    return std::any_of(text.begin(), text.end(),
+                       [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+}
+
+// "Name <addr@host>" or "addr@host".
+Result<void> parse_mailbox(const std::string& text, const std::string& key, std::string& name,
+                           std::string& address) {
+    if (has_control(text)) return fail(Errc::invalid_argument, "holds a control character", key);
+    const auto lt = text.find('<');
+    if (lt == std::string::npos) {
+        name.clear();
+        address = text;
+    } else {
+        const auto gt = text.find('>', lt);
+        if (gt == std::string::npos || gt + 1 != text.size()) {
+            return fail(Errc::invalid_argument, "must be \"Name <address>\" or an address", key);
+        }
+        name = text.substr(0, lt);
+        while (!name.empty() && name.back() == ' ') name.pop_back();
+        if (name.size() >= 2 && name.front() == '"' && name.back() == '"') {
+            name = name.substr(1, name.size() - 2);
+        }
+        address = text.substr(lt + 1, gt - lt - 1);
+    }
+    if (!valid_address(address)) {
+        return fail(Errc::invalid_argument, fmt::format("'{}' is not an email address", address),
+                    key);
+    }
+    return {};
+}
+
+Result<void> parse_listen(const std::string& text, const std::string& key, ServerConfig& server) {
+    const auto colon = text.rfind(':');
+    if (colon == std::string::npos || colon == 0) {
+        return fail(Errc::invalid_argument, "must be host:port", key);
+    }
+    std::string host = text.substr(0, colon);
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+        host = host.substr(1, host.size() - 2);
+    }
+    int port = -1;
+    try {
+        std::size_t used = 0;
+        port = std::stoi(text.substr(colon + 1), &used);
+        if (used != text.size() - colon - 1) port = -1;
+    } catch (const std::exception&) {
+        port = -1;
+    }
+    if (port < 0 || port > 65535) {
+        return fail(Errc::invalid_argument, "port must be a number from 0 to 65535", key);
+    }
+    server.host = host;
+    server.port = port;
+    return {};
+}
+
+Result<void> check_zip(const std::string& path, const std::string& key) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return fail(Errc::invalid_argument, fmt::format("cannot read '{}'", path), key);
+    char magic[4] = {};
+    in.read(magic, 4);
+    // Local file header signature, or the end-of-central-directory of an empty archive
+    // (APPNOTE.TXT 4.3.7, 4.3.16).
+    const std::string_view sig(magic, static_cast<std::size_t>(in.gcount()));
+    if (sig != std::string_view("PK\x03\x04", 4) && sig != std::string_view("PK\x05\x06", 4)) {
+        return fail(Errc::invalid_argument, fmt::format("'{}' is not a zip archive", path), key);
+    }
+    return {};
+}
+
+Result<void> read_range(const Section& s, NumberRange& range) {
+    HS_TRY(s.check({"gt", "gte", "lt", "lte"}));
+    if (!s.present()) return {};
+    auto read_bound = [&](const char* name, std::optional<double>& out) -> Result<void> {
+        YAML::Node n = s.node()[name];
+        if (!n.IsDefined() || n.IsNull()) return {};
+        try {
+            out = n.as<double>();
+        } catch (const YAML::Exception&) {
+            return fail(Errc::invalid_argument, "must be a number", s.key(name));
+        }
+        if (!std::isfinite(*out)) {
+            return fail(Errc::invalid_argument, "must be a finite number", s.key(name));
+        }
+        return {};
+    };
+    HS_TRY(read_bound("gt", range.gt));
+    HS_TRY(read_bound("gte", range.gte));
+    HS_TRY(read_bound("lt", range.lt));
+    HS_TRY(read_bound("lte", range.lte));
+    if (range.gt && range.gte) {
+        return fail(Errc::invalid_argument, "give gt or gte, not both", s.path());
+    }
+    if (range.lt && range.lte) {
+        return fail(Errc::invalid_argument, "give lt or lte, not both", s.path());
+    }
+    return {};
+}
+
+void apply_defaults(Config& c, const std::string& base_dir) {
+    c.data_dir = resolve_path(base_dir, "data");
+    c.mail.outbox_dir = resolve_path(base_dir, "outbox");
+    c.mail.from_name = "Hiring Team";
+    c.mail.from_address = "hiring@example.com";
+    c.mail.reply_to = {"recruiting@example.com"};
+    c.candidates.spec.unique_attributes = {"email"};
+    c.functions = {FunctionConfig{"sendAssignment", "builtin:assignment", {StreamEventConfig{}}}};
+    const char* titles[] = {"Assignment 1: a command-line word counter",
+                            "Assignment 2: a rate-limited HTTP client",
+                            "Assignment 3: a replicated key-value store"};
+    for (int i = 1; i <= 3; ++i) {
+        const std::string name = fmt::format("assignment{}", i);
+        c.assignments.push_back(
+            {name, resolve_path(base_dir, "assignments/" + name + ".zip"), titles[i - 1]});
+    }
+    c.rules = {Rule{"assignment1", NumberRange{std::nullopt, 0.0, std::nullopt, 5.0}},
+               Rule{"assignment2", NumberRange{5.0, std::nullopt, std::nullopt, 8.0}},
+               Rule{"assignment3", NumberRange{8.0, std::nullopt, std::nullopt, std::nullopt}}};
+    c.default_assignment = "assignment3";
+}
+
+Result<void> read_functions(const Section& s, Config& c) {
+    if (!s.present()) return {};
+    if (!s.node().IsMap()) return fail(Errc::invalid_argument, "must be a mapping", s.path());
+    c.functions.clear();
+    for (const auto& entry : s.node()) {
+        FunctionConfig fn;
+        fn.name = entry.first.as<std::string>();
+        Section f(entry.second, s.key(fn.name));
+        HS_TRY(f.check({"handler", "events", "description", "timeout", "memorySize"}));
+        HS_TRY(f.read("handler", fn.handler));
+        if (fn.handler != "builtin:assignment") {
+            return fail(Errc::invalid_argument,
+                        fmt::format("unknown handler '{}' (this version has builtin:assignment)",
+                                    fn.handler),
+                        f.key("handler"));
+        }
+        YAML::Node events = f.node()["events"];
+        if (events.IsDefined() && !events.IsNull()) {
+            if (!events.IsSequence()) {
+                return fail(Errc::invalid_argument, "must be a list", f.key("events"));
+            }
+            for (std::size_t i = 0; i < events.size(); ++i) {
+                Section ev(events[i], fmt::format("{}[{}]", f.key("events"), i));
+                HS_TRY(ev.check({"stream"}));
+                Section st = ev.child("stream");
+                StreamEventConfig sc;
+                if (st.present() && st.node().IsScalar()) {
+                    fn.stream_events.push_back(sc);  // a bare ARN, as in the seed
+                    continue;
+                }
+                HS_TRY(st.check({"arn", "batchSize", "startingPosition", "enabled"}));
+                HS_TRY(st.read_int("batchSize", sc.batch_size, 1, 10'000));
+                HS_TRY(st.read("enabled", sc.enabled));
+                std::string position = "TRIM_HORIZON";
+                HS_TRY(st.read("startingPosition", position));
+                if (position == "TRIM_HORIZON") {
+                    sc.starting_position = StartingPosition::trim_horizon;
+                } else if (position == "LATEST") {
+                    sc.starting_position = StartingPosition::latest;
+                } else {
+                    return fail(Errc::invalid_argument, "must be TRIM_HORIZON or LATEST",
+                                st.key("startingPosition"));
+                }
+                fn.stream_events.push_back(sc);
+            }
+        }
+        c.functions.push_back(std::move(fn));
+    }
+    return {};
+}
+
+Result<void> read_mail(const Section& s, const std::string& base_dir, Config& c) {
+    HS_TRY(s.check({"smtpUrl", "outboxDir", "from", "replyTo", "subject", "smtp", "retry"}));
+    MailConfig& m = c.mail;
+    HS_TRY(s.read("smtpUrl", m.smtp_url));
+    std::string outbox;
+    HS_TRY(s.read("outboxDir", outbox));
+    if (!outbox.empty()) m.outbox_dir = resolve_path(base_dir, outbox);
+    std::string from;
+    HS_TRY(s.read("from", from));
+    if (!from.empty()) HS_TRY(parse_mailbox(from, s.key("from"), m.from_name, m.from_address));
+    YAML::Node reply_to = s.present() ? s.node()["replyTo"] : YAML::Node();
+    if (reply_to.IsDefined() && !reply_to.IsNull()) {
+        m.reply_to.clear();
+        if (reply_to.IsScalar()) {
+            m.reply_to.push_back(reply_to.Scalar());
+        } else if (reply_to.IsSequence()) {
+            for (const auto& r : reply_to) m.reply_to.push_back(r.Scalar());
+        } else {
+            return fail(Errc::invalid_argument, "must be an address or a list of addresses",
+                        s.key("replyTo"));
+        }
+        for (std::size_t i = 0; i < m.reply_to.size(); ++i) {
+            if (!valid_address(m.reply_to[i])) {
+                return fail(Errc::invalid_argument,
+                            fmt::format("'{}' is not an email address", m.reply_to[i]),
+                            fmt::format("{}[{}]", s.key("replyTo"), i));
+            }
+        }
+    }
+    HS_TRY(s.read("subject", m.subject));
+    if (m.subject.empty() || has_control(m.subject)) {
+        return fail(Errc::invalid_argument, "must be one non-empty line", s.key("subject"));
+    }
+    Section smtp = s.child("smtp");
+    HS_TRY(smtp.check({"connectTimeoutMs", "responseTimeoutMs", "totalTimeoutMs", "caFile",
+                       "verifyPeer", "poolSize"}));
+    HS_TRY(smtp.read_int("connectTimeoutMs", m.connect_timeout_ms, 1, 600'000));
+    HS_TRY(smtp.read_int("responseTimeoutMs", m.response_timeout_ms, 1, 600'000));
+    HS_TRY(smtp.read_int("totalTimeoutMs", m.total_timeout_ms, 1, 3'600'000));
+    HS_TRY(smtp.read("caFile", m.ca_file));
+    m.ca_file = resolve_path(base_dir, m.ca_file);
+    HS_TRY(smtp.read("verifyPeer", m.verify_peer));
+    HS_TRY(smtp.read_int("poolSize", m.pool_size, 1, 64));
+    Section retry = s.child("retry");
+    HS_TRY(retry.check({"initialBackoffMs", "maxBackoffMs", "maxAttempts"}));
+    HS_TRY(retry.read_int("initialBackoffMs", m.retry.initial_backoff_ms, 1, 86'400'000));
+    HS_TRY(retry.read_int("maxBackoffMs", m.retry.max_backoff_ms, 1, 86'400'000));
+    HS_TRY(retry.read_int("maxAttempts", m.retry.max_attempts, 1, 1000));
+    if (m.retry.max_backoff_ms < m.retry.initial_backoff_ms) {
+        return fail(Errc::invalid_argument, "must not be below initialBackoffMs",
+                    retry.key("maxBackoffMs"));
+    }
+    return {};
+}
+
+Result<void> read_assignments_and_rules(const Section& root, const std::string& base_dir,
+                                        Config& c) {
+    Section as = root.child("assignments");
+    if (as.present()) {
+        if (!as.node().IsMap() || as.node().size() == 0) {
+            return fail(Errc::invalid_argument, "must map assignment names to their files",
+                        as.path());
+        }
+        c.assignments.clear();
+        for (const auto& entry : as.node()) {
+            Assignment a;
+            a.name = entry.first.as<std::string>();
+            Section one(entry.second, as.key(a.name));
+            HS_TRY(one.check({"file", "title"}));
+            HS_TRY(one.read("file", a.file));
+            HS_TRY(one.read("title", a.title));
+            if (a.file.empty()) return fail(Errc::invalid_argument, "is required", one.key("file"));
+            a.file = resolve_path(base_dir, a.file);
+            if (a.title.empty()) a.title = a.name;
+            if (has_control(a.title)) {
+                return fail(Errc::invalid_argument, "must be one line", one.key("title"));
+            }
+            c.assignments.push_back(std::move(a));
+        }
+    }
+    Section rules = root.child("rules");
+    if (rules.present()) {
+        if (!rules.node().IsSequence()) {
+            return fail(Errc::invalid_argument, "must be a list", rules.path());
+        }
+        c.rules.clear();
+        for (std::size_t i = 0; i < rules.node().size(); ++i) {
+            Section r(rules.node()[i], fmt::format("rules[{}]", i));
+            HS_TRY(r.check({"assignment", "when"}));
+            Rule rule;
+            HS_TRY(r.read("assignment", rule.assignment));
+            if (rule.assignment.empty()) {
+                return fail(Errc::invalid_argument, "is required", r.key("assignment"));
+            }
+            Section when = r.child("when");
+            HS_TRY(when.check({"experience"}));
+            HS_TRY(read_range(when.child("experience"), rule.experience));
+            c.rules.push_back(std::move(rule));
+        }
+    }
+    HS_TRY(root.read("defaultAssignment", c.default_assignment));
+    return {};
+}
+
+Result<void> validate(const Config& c) {
+    for (const auto& a : c.assignments) {
+        HS_TRY(check_zip(a.file, "assignments." + a.name + ".file"));
+        if (a.name.empty() ||
+            !std::all_of(a.name.begin(), a.name.end(), [](char ch) {
+                return std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_';
+            })) {
+            return fail(Errc::invalid_argument,
+                        "assignment names may hold only letters, digits, '-' and '_'",
+                        "assignments." + a.name);
+        }
+    }
+    for (std::size_t i = 0; i < c.rules.size(); ++i) {
+        if (!c.find_assignment(c.rules[i].assignment)) {
+            return fail(Errc::invalid_argument,
+                        fmt::format("names no assignment '{}'", c.rules[i].assignment),
+                        fmt::format("rules[{}].assignment", i));
+        }
+    }
+    if (c.default_assignment.empty()) {
+        return fail(Errc::invalid_argument, "a default assignment is required",
+                    "defaultAssignment");
+    }
+    if (!c.find_assignment(c.default_assignment)) {
+        return fail(Errc::invalid_argument,
+                    fmt::format("names no assignment '{}'", c.default_assignment),
+                    "defaultAssignment");
+    }
+    return {};
+}
+
+}  // namespace
+
+bool NumberRange::contains(double value) const {
+    if (gt && !(value > *gt)) return false;
+    if (gte && !(value >= *gte)) return false;
+    if (lt && !(value < *lt)) return false;
+    if (lte && !(value <= *lte)) return false;
+    return true;
+}
+
+const Assignment* Config::find_assignment(const std::string& name) const {
+    for (const auto& a : assignments) {
+        if (a.name == name) return &a;
+    }
+    return nullptr;
+}
+
+Result<Config> parse_config(const std::string& yaml_text, const std::string& base_dir,
+                            const std::map<std::string, std::string>& env) {
+    YAML::Node root_node;
+    try {
+        root_node = YAML::Load(yaml_text);
+    } catch (const YAML::Exception& e) {
+        return fail(Errc::invalid_argument, fmt::format("not valid YAML: {}", e.what()), "");
+    }
+    Config c;
+    apply_defaults(c, base_dir);
+    Section root(root_node, "");
+    if (root.present()) {
+        HS_TRY(root.check({"service", "provider", "server", "data", "log", "tables", "functions",
+                           "mail", "assignments", "rules", "defaultAssignment"}));
+    }
+    HS_TRY(root.read("service", c.service));
+    Section provider = root.child("provider");
+    HS_TRY(provider.check({"name", "stage", "region", "accountId"}));
+    HS_TRY(provider.read("stage", c.stage));
+    HS_TRY(provider.read("region", c.region));
+    HS_TRY(provider.read("accountId", c.account_id));
+    if (c.account_id.size() != 12 ||
+        !std::all_of(c.account_id.begin(), c.account_id.end(), ::isdigit)) {
+        return fail(Errc::invalid_argument, "must be 12 digits", "provider.accountId");
+    }
+
+    Section server = root.child("server");
+    HS_TRY(server.check({"listen", "publicUrl", "maxBodyBytes", "maxHeaderBytes", "threads",
+                         "idleTimeoutSeconds", "requestTimeoutSeconds", "maxConnections"}));
+    std::string listen;
+    HS_TRY(server.read("listen", listen));
+    if (!listen.empty()) HS_TRY(parse_listen(listen, server.key("listen"), c.server));
+    HS_TRY(server.read("publicUrl", c.server.public_url));
+    HS_TRY(server.read_int("maxBodyBytes", c.server.max_body_bytes, 1024, 64LL << 20));
+    HS_TRY(server.read_int("maxHeaderBytes", c.server.max_header_bytes, 1024, 1 << 20));
+    HS_TRY(server.read_int("threads", c.server.threads, 1, 64));
+    HS_TRY(server.read_int("idleTimeoutSeconds", c.server.idle_timeout_seconds, 1, 3600));
+    HS_TRY(server.read_int("requestTimeoutSeconds", c.server.request_timeout_seconds, 1, 3600));
+    HS_TRY(server.read_int("maxConnections", c.server.max_connections, 1, 1'000'000));
+
+    Section data = root.child("data");
+    HS_TRY(data.check({"dir"}));
+    std::string data_dir;
+    HS_TRY(data.read("dir", data_dir));
+    if (!data_dir.empty()) c.data_dir = resolve_path(base_dir, data_dir);
+
+    Section log = root.child("log");
+    HS_TRY(log.check({"level", "format"}));
+    HS_TRY(log.read("level", c.log_level));
+    HS_TRY(log.read("format", c.log_format));
+
+    Section tables = root.child("tables");
+    HS_TRY(tables.check({"candidates"}));
+    Section cand = tables.child("candidates");
+    HS_TRY(cand.check({"name", "streamViewType", "shards", "streamRetentionHours"}));
+    HS_TRY(cand.read("name", c.candidates.spec.name));
+    std::string view = "NEW_AND_OLD_IMAGES";
+    HS_TRY(cand.read("streamViewType", view));
+    auto view_type = store::parse_view_type(view);
+    if (!view_type) {
+        return fail(Errc::invalid_argument,
+                    "must be KEYS_ONLY, NEW_IMAGE, OLD_IMAGE or NEW_AND_OLD_IMAGES",
+                    cand.key("streamViewType"));
+    }
+    c.candidates.spec.view_type = *view_type;
+    HS_TRY(cand.read_int("shards", c.candidates.spec.shard_count, 1, 64));
+    HS_TRY(cand.read_int("streamRetentionHours", c.candidates.stream_retention_hours, 1, 24 * 365));
+
+    HS_TRY(read_functions(root.child("functions"), c));
+    HS_TRY(read_mail(root.child("mail"), base_dir, c));
+    HS_TRY(read_assignments_and_rules(root, base_dir, c));
+
+    // Environment overrides win over the file; their relative paths are relative to the
+    // working directory, as a shell user expects.
+    const std::string cwd = fs::current_path().string();
+    auto env_value = [&](const char* name) -> std::optional<std::string> {
+        auto it = env.find(name);
+        if (it == env.end()) return std::nullopt;
+        return it->second;
+    };
+    if (auto v = env_value("HIRESTREAM_LISTEN"); v && !v->empty()) {
+        HS_TRY(parse_listen(*v, "HIRESTREAM_LISTEN", c.server));
+    }
+    if (auto v = env_value("HIRESTREAM_DATA"); v && !v->empty()) c.data_dir = resolve_path(cwd, *v);
+    if (auto v = env_value("HIRESTREAM_SMTP_URL")) c.mail.smtp_url = *v;
+    if (auto v = env_value("HIRESTREAM_OUTBOX"); v && !v->empty()) {
+        c.mail.outbox_dir = resolve_path(cwd, *v);
+    }
+    if (auto v = env_value("HIRESTREAM_PUBLIC_URL")) c.server.public_url = *v;
+    if (auto v = env_value("HIRESTREAM_LOG_LEVEL"); v && !v->empty()) c.log_level = *v;
+
+    static const std::set<std::string> levels = {"trace", "debug", "info", "warn", "error"};
+    if (!levels.count(c.log_level)) {
+        return fail(Errc::invalid_argument, "must be trace, debug, info, warn or error",
+                    "log.level");
+    }
+    if (c.log_format != "text" && c.log_format != "json") {
+        return fail(Errc::invalid_argument, "must be text or json", "log.format");
+    }
+    if (c.candidates.spec.name.empty()) c.candidates.spec.name = c.service + "-" + c.stage;
+    while (!c.server.public_url.empty() && c.server.public_url.back() == '/') {
+        c.server.public_url.pop_back();
+    }
+    HS_TRY(validate(c));
+    return c;
+}
+
+Result<Config> load_config(const ConfigSource& source) {
+    if (source.path.empty()) {
+        return parse_config("", fs::current_path().string(), source.env);
+    }
+    std::ifstream in(source.path);
+    if (!in) {
+        return fail(Errc::not_found, fmt::format("cannot read config file '{}'", source.path),
+                    source.path);
+    }
+    std::stringstream text;
+    text << in.rdbuf();
+    const std::string base = fs::absolute(source.path).parent_path().string();
+    return parse_config(text.str(), base, source.env);
+}
+
+std::map<std::string, std::string> process_environment() {
+    std::map<std::string, std::string> env;
+    for (char** e = environ; e && *e; ++e) {
+        std::string_view entry(*e);
+        if (!entry.starts_with("HIRESTREAM_")) continue;
+        const auto eq = entry.find('=');
+        if (eq == std::string_view::npos) continue;
+        env.emplace(entry.substr(0, eq), entry.substr(eq + 1));
+    }
+    return env;
+}
+
+}  // namespace hirestream::config

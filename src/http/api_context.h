@@ -1,0 +1,27 @@
+#pragma once
+// ApiContext: what the HTTP handlers need from the rest of the service, wired by app.
+// References must outlive the server. Read-only after start-up; thread-safe.
+
+#include <functional>
+#include <map>
+#include <string>
+
+#include "common/clock.h"
+#include "store/store.h"
+#include "stream/stream_record.h"
+
+namespace hirestream::http {
+
+struct ApiContext {
+    store::Store& store;
+    const Clock& clock;
+    std::string candidates_table;
+    stream::StreamIdentity candidates_stream;
+    int shard_count = 1;
+    std::size_t max_body_bytes = 64 * 1024;
+    std::map<std::string, std::string> assignment_zips;  // name -> bytes
+    std::function<std::string()> metrics_text;           // Prometheus exposition
+    std::function<std::string()> health_problem;         // empty when healthy
+};
+
+}  // namespace hirestream::http

@@ -1,0 +1,388 @@
+// The candidates resource: the seed's API (POST /candidates answers exactly as the seed did),
+// with its defects fixed: validation errors are 400s naming the field, the duplicate-email
+// check is atomic (a unique attribute in the store), GET is paginated, a missing id is a 404.
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <set>
+
+#include <boost/json.hpp>
+#include <fmt/format.h>
+
+#include "common/ids.h"
+#include "http/error_response.h"
+#include "http/handlers/handlers.h"
+
+namespace hirestream::http {
+namespace {
+
+namespace json = boost::json;
+
+constexpr std::size_t kMaxNameLength = 256;
+constexpr std::size_t kMaxEmailLength = 254;  // RFC 5321 4.5.3.1.3 path limit less brackets
+constexpr std::size_t kMaxSkillsLength = 2048;
+constexpr double kMaxExperience = 80;
+
+Result<json::object> parse_object(const std::string& body) {
+    boost::system::error_code ec;
+    json::value v = json::parse(body, ec);
+    if (ec) {
+        return fail(Errc::invalid_argument, fmt::format("body is not valid JSON: {}", ec.message()));
+    }
+    if (!v.is_object()) return fail(Errc::invalid_argument, "body must be a JSON object");
+    return std::move(v.as_object());
+}
+
+bool has_control(std::string_view s) {
+    return std::any_of(s.begin(), s.end(),
+                       [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+}
+
+std::string trim(std::string_view s) {
+    const auto b = s.find_first_not_of(" \t");
+    if (b == std::string_view::npos) return {};
+    const auto e = s.find_last_not_of(" \t");
+    return std::string(s.substr(b, e - b + 1));
+}
+
+// A practical addr-spec check: local@domain, printable ASCII, no spaces or specials that could
+// break a header, a dotted domain. Full RFC 5322 syntax (quoted locals, comments) is refused on
+// purpose: such addresses are rare and each is an injection risk in a header.
+bool valid_email(std::string_view e) {
+    if (e.empty() || e.size() > kMaxEmailLength) return false;
+    const auto at = e.find('@');
+    if (at == 0 || at == std::string_view::npos || at != e.rfind('@')) return false;
+    const auto local = e.substr(0, at);
+    const auto domain = e.substr(at + 1);
+    if (local.size() > 64 || domain.size() < 3 || domain.find('.') == std::string_view::npos ||
+        domain.front() == '.' || domain.back() == '.' || domain.find("..") != std::string_view::npos ||
+        local.front() == '.' || local.back() == '.' || local.find("..") != std::string_view::npos) {
+        return false;
+    }
+    const auto ok_local = [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) ||
+               std::string_view("!#$%&'*+-/=?^_`{|}~.").find(c) != std::string_view::npos;
+    };
+    const auto ok_domain = [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.';
+    };
+    return std::all_of(local.begin(), local.end(), ok_local) &&
+           std::all_of(domain.begin(), domain.end(), ok_domain);
+}
+
+std::string lower(std::string s) {
+    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+}
+
+Result<std::string> text_field(const json::value& v, const char* field, std::size_t max_len,
+                               bool required_non_empty) {
+    if (!v.is_string()) return fail(Errc::invalid_argument, "must be a string", field);
+    std::string_view s = v.as_string();
+    if (has_control(s)) {
+        return fail(Errc::invalid_argument, "must not contain control characters (CR, LF, ...)",
+                    field);
+    }
+    std::string t = trim(s);
+    if (required_non_empty && t.empty()) {
+        return fail(Errc::invalid_argument, "must not be empty", field);
+    }
+    if (t.size() > max_len) {
+        return fail(Errc::invalid_argument, fmt::format("must be at most {} bytes", max_len),
+                    field);
+    }
+    return t;
+}
+
+Result<std::string> email_field(const json::value& v, const char* field) {
+    auto t = text_field(v, field, kMaxEmailLength, true);
+    if (!t) return t;
+    if (!valid_email(*t)) {
+        return fail(Errc::invalid_argument, fmt::format("'{}' is not a valid email address", *t),
+                    field);
+    }
+    return lower(*t);
+}
+
+// Experience as DynamoDB's N text: "12" for whole numbers, shortest round-trip otherwise.
+Result<std::string> experience_field(const json::value& v) {
+    double years = 0;
+    if (v.is_int64()) {
+        years = static_cast<double>(v.as_int64());
+    } else if (v.is_uint64()) {
+        years = static_cast<double>(v.as_uint64());
+    } else if (v.is_double()) {
+        years = v.as_double();
+    } else {
+        return fail(Errc::invalid_argument, "must be a number of years", "experience");
+    }
+    if (!std::isfinite(years) || years < 0 || years > kMaxExperience) {
+        return fail(Errc::invalid_argument,
+                    fmt::format("must be between 0 and {} years", kMaxExperience), "experience");
+    }
+    if (years == std::floor(years)) return fmt::format("{}", static_cast<std::int64_t>(years));
+    return fmt::format("{}", years);
+}
+
+// Converts one DynamoDB attribute value to plain JSON for API answers.
+json::value plain(const json::value& av) {
+    const auto& o = av.as_object();
+    const auto& [type, v] = *o.begin();
+    auto number = [](std::string_view n) -> json::value {
+        std::int64_t i = 0;
+        auto [p, ec] = std::from_chars(n.data(), n.data() + n.size(), i);
+        if (ec == std::errc() && p == n.data() + n.size()) return i;
+        double d = 0;
+        auto [p2, ec2] = std::from_chars(n.data(), n.data() + n.size(), d);
+        if (ec2 == std::errc() && p2 == n.data() + n.size()) return d;
+        return json::string(n);
+    };
+    if (type == "S" || type == "B") return v;
+    if (type == "N") return number(v.as_string());
+    if (type == "BOOL") return v;
+    if (type == "NULL") return nullptr;
+    if (type == "L") {
+        json::array a;
+        for (const auto& e : v.as_array()) a.push_back(plain(e));
+        return a;
+    }
+    if (type == "M") {
+        json::object m;
+        for (const auto& [k, e] : v.as_object()) m[k] = plain(e);
+        return m;
+    }
+    if (type == "NS") {
+        json::array a;
+        for (const auto& e : v.as_array()) a.push_back(number(e.as_string()));
+        return a;
+    }
+    return v;  // SS, BS: arrays of strings
+}
+
+json::value delivery_json(const store::Delivery& d) {
+    json::object o;
+    o["state"] = store::delivery_state_text(d.state);
+    o["attempts"] = d.attempts;
+    o["lastReply"] = d.last_reply;
+    o["messageId"] = d.message_id;
+    o["updatedAt"] = d.updated_ms;
+    o["nextAttemptAt"] = (d.state == store::DeliveryState::retry ||
+                          d.state == store::DeliveryState::pending)
+                             ? json::value(d.next_attempt_ms)
+                             : json::value(nullptr);
+    o["sentAt"] = d.state == store::DeliveryState::sent ? json::value(d.sent_ms)
+                                                         : json::value(nullptr);
+    return o;
+}
+
+json::object candidate_json(const store::Item& item, const store::Delivery* delivery) {
+    json::object o;
+    for (const auto& [name, av] : item.attributes()) o[name] = plain(av);
+    o["assignment"] = delivery && !delivery->assignment.empty()
+                          ? json::value(delivery->assignment)
+                          : json::value(nullptr);
+    o["delivery"] = delivery ? delivery_json(*delivery) : json::value(nullptr);
+    return o;
+}
+
+const store::Delivery* find_assignment_delivery(const std::vector<store::Delivery>& ds,
+                                                const std::string& id) {
+    for (const auto& d : ds) {
+        if (d.candidate_id == id && d.kind == "assignment") return &d;
+    }
+    return nullptr;
+}
+
+Result<Response> candidate_response(const ApiContext& ctx, const store::Item& item, int status) {
+    const std::string id(item.string_attr("id").value_or(""));
+    auto ds = ctx.store.deliveries_for({id});
+    if (!ds) return fail(ds.error());
+    return json_response(status, json::serialize(
+                                     candidate_json(item, find_assignment_delivery(*ds, id))));
+}
+
+Result<Response> create(const ApiContext& ctx, Request& req) {
+    auto body = parse_object(req.body);
+    if (!body) return fail(body.error());
+    static const std::set<std::string, std::less<>> known = {"fullname", "email", "skills",
+                                                             "experience", "recruiterEmail"};
+    for (const auto& [k, v] : *body) {
+        if (!known.count(k)) {
+            return fail(Errc::invalid_argument,
+                        "unknown field (accepted: fullname, email, skills, experience, "
+                        "recruiterEmail)",
+                        std::string(k));
+        }
+    }
+    for (const char* required : {"fullname", "email", "experience"}) {
+        if (!body->contains(required)) {
+            return fail(Errc::invalid_argument, "is required", required);
+        }
+    }
+    auto fullname = text_field(body->at("fullname"), "fullname", kMaxNameLength, true);
+    if (!fullname) return fail(fullname.error());
+    auto email = email_field(body->at("email"), "email");
+    if (!email) return fail(email.error());
+    auto experience = experience_field(body->at("experience"));
+    if (!experience) return fail(experience.error());
+
+    const auto now = ctx.clock.now_ms();
+    const auto id = new_uuid();
+    store::Item item;
+    item.set_string("id", id);
+    item.set_string("fullname", *fullname);
+    item.set_string("email", *email);
+    if (auto s = body->find("skills"); s != body->end()) {
+        auto skills = text_field(s->value(), "skills", kMaxSkillsLength, false);
+        if (!skills) return fail(skills.error());
+        item.set_string("skills", *skills);
+    }
+    item.set_number("experience", *experience);
+    if (auto r = body->find("recruiterEmail"); r != body->end()) {
+        auto recruiter = email_field(r->value(), "recruiterEmail");
+        if (!recruiter) return fail(recruiter.error());
+        item.set_string("recruiterEmail", *recruiter);
+    }
+    item.set_bool("evaluated", false);
+    item.set_number("submittedAt", now);
+    item.set_number("updatedAt", now);
+
+    auto written = ctx.store.put_item(ctx.candidates_table, item, store::PutMode::create_only);
+    if (!written) {
+        if (written.error().code == Errc::conflict) {
+            return fail(Errc::conflict,
+                        fmt::format("a candidate with email {} is already on file", *email),
+                        "email");
+        }
+        return fail(written.error());
+    }
+    json::object out;
+    // The seed's answer, typo included: clients written for it compare this text.
+    out["message"] = "Sucessfully submitted candidate with email " + *email;
+    out["candidateId"] = id;
+    auto r = json_response(201, json::serialize(out));
+    r.headers.emplace_back("Location", "/candidates/" + id);
+    return r;
+}
+
+Result<Response> list(const ApiContext& ctx, Request& req) {
+    int limit = 20;
+    if (auto l = req.query_param("limit")) {
+        int parsed = 0;
+        auto [p, ec] = std::from_chars(l->data(), l->data() + l->size(), parsed);
+        if (ec != std::errc() || p != l->data() + l->size() || parsed < 1 || parsed > 100) {
+            return fail(Errc::invalid_argument, "must be a whole number from 1 to 100", "limit");
+        }
+        limit = parsed;
+    }
+    std::optional<std::string> cursor;
+    if (auto c = req.query_param("cursor"); c && !c->empty()) cursor = std::string(*c);
+    auto page = ctx.store.list_items(ctx.candidates_table, cursor, limit);
+    if (!page) return fail(page.error());
+    std::vector<std::string> ids;
+    for (const auto& item : page->items) ids.emplace_back(item.string_attr("id").value_or(""));
+    auto ds = ctx.store.deliveries_for(ids);
+    if (!ds) return fail(ds.error());
+    json::array candidates;
+    for (std::size_t i = 0; i < page->items.size(); ++i) {
+        candidates.push_back(
+            candidate_json(page->items[i], find_assignment_delivery(*ds, ids[i])));
+    }
+    json::object out;
+    out["candidates"] = std::move(candidates);
+    out["nextCursor"] = page->next_cursor ? json::value(*page->next_cursor) : json::value(nullptr);
+    return json_response(200, json::serialize(out));
+}
+
+Result<store::Item> load(const ApiContext& ctx, const std::string& id) {
+    auto item = is_uuid(id) ? ctx.store.get_item(ctx.candidates_table, lower(id))
+                            : Result<std::optional<store::Item>>(std::nullopt);
+    if (!item) return fail(item.error());
+    if (!*item) return fail(Errc::not_found, fmt::format("no candidate with id {}", id), "id");
+    return std::move(**item);
+}
+
+Result<Response> get_one(const ApiContext& ctx, Request& req) {
+    auto item = load(ctx, req.param("id"));
+    if (!item) return fail(item.error());
+    return candidate_response(ctx, *item, 200);
+}
+
+Result<Response> patch(const ApiContext& ctx, Request& req) {
+    const auto& id = req.param("id");
+    if (auto exists = load(ctx, id); !exists) return fail(exists.error());
+    auto body = parse_object(req.body);
+    if (!body) return fail(body.error());
+    if (body->empty()) return fail(Errc::invalid_argument, "no field to update");
+    store::ItemUpdate update;
+    for (const auto& [k, v] : *body) {
+        const std::string key(k);
+        if (key == "id" || key == "submittedAt" || key == "updatedAt") {
+            return fail(Errc::invalid_argument, "cannot be changed", key);
+        }
+        if (key == "fullname") {
+            auto t = text_field(v, "fullname", kMaxNameLength, true);
+            if (!t) return fail(t.error());
+            update.set["fullname"] = json::object{{"S", *t}};
+        } else if (key == "email") {
+            auto e = email_field(v, "email");
+            if (!e) return fail(e.error());
+            update.set["email"] = json::object{{"S", *e}};
+        } else if (key == "skills" || key == "recruiterEmail") {
+            if (v.is_null()) {
+                update.remove.push_back(key);
+                continue;
+            }
+            auto t = key == "skills" ? text_field(v, "skills", kMaxSkillsLength, false)
+                                     : email_field(v, "recruiterEmail");
+            if (!t) return fail(t.error());
+            update.set[key] = json::object{{"S", *t}};
+        } else if (key == "experience") {
+            auto n = experience_field(v);
+            if (!n) return fail(n.error());
+            update.set["experience"] = json::object{{"N", *n}};
+        } else if (key == "evaluated") {
+            if (!v.is_bool()) return fail(Errc::invalid_argument, "must be true or false", key);
+            update.set["evaluated"] = json::object{{"BOOL", v.as_bool()}};
+        } else {
+            return fail(Errc::invalid_argument, "unknown field", key);
+        }
+    }
+    update.set["updatedAt"] = json::object{{"N", std::to_string(ctx.clock.now_ms())}};
+    auto written = ctx.store.update_item(ctx.candidates_table, lower(id), update);
+    if (!written) {
+        if (written.error().code == Errc::conflict) {
+            return fail(Errc::conflict, "another candidate already has this email", "email");
+        }
+        return fail(written.error());
+    }
+    return candidate_response(ctx, *written->new_item, 200);
+}
+
+Result<Response> remove(const ApiContext& ctx, Request& req) {
+    const auto& id = req.param("id");
+    if (!is_uuid(id)) return fail(Errc::not_found, fmt::format("no candidate with id {}", id), "id");
+    auto written = ctx.store.delete_item(ctx.candidates_table, lower(id));
+    if (!written) {
+        if (written.error().code == Errc::not_found) {
+            return fail(Errc::not_found, fmt::format("no candidate with id {}", id), "id");
+        }
+        return fail(written.error());
+    }
+    Response r;
+    r.status = 204;
+    return r;
+}
+
+}  // namespace
+
+void add_candidate_routes(Router& router, const ApiContext& ctx) {
+    router.add("POST", "/candidates", [&ctx](Request& r) { return create(ctx, r); });
+    router.add("GET", "/candidates", [&ctx](Request& r) { return list(ctx, r); });
+    router.add("GET", "/candidates/{id}", [&ctx](Request& r) { return get_one(ctx, r); });
+    router.add("PATCH", "/candidates/{id}", [&ctx](Request& r) { return patch(ctx, r); });
+    router.add("DELETE", "/candidates/{id}", [&ctx](Request& r) { return remove(ctx, r); });
+}
+
+}  // namespace hirestream::http

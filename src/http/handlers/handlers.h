@@ -1,0 +1,18 @@
+#pragma once
+// Route registration, a function per resource file.
+
+#include "http/api_context.h"
+#include "http/router.h"
+
+namespace hirestream::http {
+
+// POST/GET /candidates, GET/PATCH/DELETE /candidates/{id}
+void add_candidate_routes(Router& router, const ApiContext& ctx);
+// GET /streams/{table}/records
+void add_stream_routes(Router& router, const ApiContext& ctx);
+// GET /assignments/{file}
+void add_assignment_routes(Router& router, const ApiContext& ctx);
+// GET /healthz, GET /metrics
+void add_health_routes(Router& router, const ApiContext& ctx);
+
+}  // namespace hirestream::http

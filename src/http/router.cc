@@ -1,0 +1,108 @@
+#include "http/router.h"
+
+#include <exception>
+
+#include <spdlog/spdlog.h>
+
+#include "http/error_response.h"
+
+namespace hirestream::http {
+namespace {
+
+std::vector<std::string> split_path(std::string_view path) {
+    std::vector<std::string> out;
+    std::size_t start = 1;
+    while (start <= path.size()) {
+        auto end = path.find('/', start);
+        if (end == std::string_view::npos) end = path.size();
+        out.emplace_back(path.substr(start, end - start));
+        start = end + 1;
+    }
+    return out;
+}
+
+bool match(const std::vector<std::string>& pattern, const std::vector<std::string>& segments,
+           std::map<std::string, std::string>& params) {
+    if (pattern.size() != segments.size()) return false;
+    std::map<std::string, std::string> captured;
+    for (std::size_t i = 0; i < pattern.size(); ++i) {
+        const auto& p = pattern[i];
+        if (p.size() > 2 && p.front() == '{' && p.back() == '}') {
+            if (segments[i].empty()) return false;
+            captured[p.substr(1, p.size() - 2)] = segments[i];
+        } else if (p != segments[i]) {
+            return false;
+        }
+    }
+    params = std::move(captured);
+    return true;
+}
+
+}  // namespace
+
+std::optional<std::string_view> Request::header(std::string_view lower_name) const {
+    for (const auto& [name, value] : headers) {
+        if (name == lower_name) return std::string_view(value);
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string_view> Request::query_param(const std::string& name) const {
+    auto it = query.find(name);
+    if (it == query.end()) return std::nullopt;
+    return std::string_view(it->second);
+}
+
+void Router::add(std::string method, std::string pattern, Handler handler) {
+    auto segments = split_path(pattern);
+    routes_.push_back({std::move(method), std::move(pattern), std::move(segments),
+                       std::move(handler)});
+}
+
+std::vector<std::pair<std::string, std::string>> Router::routes() const {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const auto& r : routes_) out.emplace_back(r.method, r.pattern);
+    return out;
+}
+
+Response Router::dispatch(Request& request) const {
+    const auto segments = split_path(request.path);
+    std::string allowed;
+    for (const auto& route : routes_) {
+        std::map<std::string, std::string> params;
+        if (!match(route.segments, segments, params)) continue;
+        if (route.method != request.method &&
+            !(request.method == "HEAD" && route.method == "GET")) {
+            allowed += (allowed.empty() ? "" : ", ") + route.method;
+            continue;
+        }
+        request.params = std::move(params);
+        try {
+            auto result = route.handler(request);
+            if (!result) {
+                if (result.error().code == Errc::internal ||
+                    result.error().code == Errc::unavailable) {
+                    spdlog::error("request failed method={} path={} code={} error=\"{}\"",
+                                  request.method, request.path, errc_name(result.error().code),
+                                  result.error().message);
+                }
+                return error_response(result.error());
+            }
+            return std::move(*result);
+        } catch (const std::exception& e) {
+            spdlog::error("handler threw method={} path={} error=\"{}\"", request.method,
+                          request.path, e.what());
+            return error_response(Error(Errc::internal, "internal error"));
+        }
+    }
+    if (!allowed.empty()) {
+        auto r = error_response(Error(Errc::invalid_argument,
+                                      "method " + request.method + " is not allowed here"));
+        r.status = 405;
+        r.headers.emplace_back("Allow", allowed);
+        return r;
+    }
+    return error_response(Error(Errc::not_found, "no such resource: " + request.path));
+}
+
+}  // namespace hirestream::http

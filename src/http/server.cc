@@ -1,0 +1,273 @@
+#include "http/server.h"
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/url/parse.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "http/error_response.h"
+
+namespace hirestream::http {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+
+// Fills method, path and query from the request target; false when the target is malformed.
+bool parse_target(std::string_view target, Request& out) {
+    auto url = boost::urls::parse_origin_form(target);
+    if (!url) return false;
+    out.path = std::string(url->path());  // decoded
+    if (out.path.empty()) out.path = "/";
+    for (auto param : url->params()) {
+        out.query[std::string(param.key)] = std::string(param.value);
+    }
+    return true;
+}
+
+class Session : public std::enable_shared_from_this<Session> {
+public:
+    Session(tcp::socket socket, const Router& router, const ServerOptions& options,
+            std::atomic<int>& connections)
+        : stream_(std::move(socket)),
+          router_(router),
+          options_(options),
+          connections_(connections) {}
+
+    ~Session() { --connections_; }
+
+    void run() {
+        asio::dispatch(stream_.get_executor(),
+                       beast::bind_front_handler(&Session::read, shared_from_this()));
+    }
+
+private:
+    void read() {
+        parser_.emplace();
+        parser_->body_limit(options_.max_body_bytes);
+        parser_->header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));
+        // The idle timeout covers a keep-alive connection waiting for its next request and a
+        // client that trickles its request (slowloris): either way the connection is closed.
+        stream_.expires_after(std::chrono::seconds(
+            first_request_ ? options_.request_timeout_seconds : options_.idle_timeout_seconds));
+        bhttp::async_read(stream_, buffer_, *parser_,
+                          beast::bind_front_handler(&Session::on_read, shared_from_this()));
+    }
+
+    void on_read(beast::error_code ec, std::size_t) {
+        first_request_ = false;
+        if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout ||
+            ec == asio::error::connection_reset || ec == asio::error::operation_aborted) {
+            return close();
+        }
+        if (ec == bhttp::error::body_limit) {
+            spdlog::warn("request refused reason=body_limit limit={}", options_.max_body_bytes);
+            return reply_and_close(error_response(
+                Error(Errc::too_large,
+                      fmt::format("request body exceeds {} bytes", options_.max_body_bytes))));
+        }
+        if (ec == bhttp::error::header_limit) {
+            spdlog::warn("request refused reason=header_limit limit={}",
+                         options_.max_header_bytes);
+            auto r = error_response(Error(Errc::too_large, "request headers are too large"));
+            r.status = 431;
+            return reply_and_close(std::move(r));
+        }
+        if (ec) {
+            spdlog::debug("request refused reason=malformed error=\"{}\"", ec.message());
+            return reply_and_close(
+                error_response(Error(Errc::invalid_argument, "malformed HTTP request")));
+        }
+
+        auto& req = parser_->get();
+        Request request;
+        request.method = std::string(req.method_string());
+        if (!parse_target(req.target(), request)) {
+            return reply_and_close(
+                error_response(Error(Errc::invalid_argument, "malformed request target")));
+        }
+        for (const auto& field : req) {
+            std::string name(field.name_string());
+            for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+            request.headers.emplace_back(std::move(name), std::string(field.value()));
+        }
+        request.body = std::move(req.body());
+        keep_alive_ = req.keep_alive();
+        const unsigned version = req.version();
+        const bool head = req.method() == bhttp::verb::head;
+        write(router_.dispatch(request), version, head);
+    }
+
+    void write(Response response, unsigned version, bool head) {
+        response_.emplace();
+        auto& res = *response_;
+        res.version(version);
+        res.result(static_cast<unsigned>(response.status));
+        res.set(bhttp::field::server, "hirestream");
+        if (!response.body.empty() || response.status != 204) {
+            res.set(bhttp::field::content_type, response.content_type);
+        }
+        for (auto& [name, value] : response.headers) res.set(name, value);
+        res.body() = std::move(response.body);
+        res.keep_alive(keep_alive_);
+        res.prepare_payload();
+        if (head) res.body().clear();
+        stream_.expires_after(std::chrono::seconds(options_.request_timeout_seconds));
+        bhttp::async_write(stream_, res,
+                           beast::bind_front_handler(&Session::on_write, shared_from_this()));
+    }
+
+    void reply_and_close(Response response) {
+        keep_alive_ = false;
+        write(std::move(response), 11, false);
+    }
+
+    void on_write(beast::error_code ec, std::size_t) {
+        if (ec) return close();
+        if (!keep_alive_) return drain_and_close();
+        response_.reset();
+        read();
+    }
+
+    // After refusing a request, the client may still be sending its body. Closing a socket with
+    // unread data makes the kernel send RST, which can destroy our answer before the client
+    // reads it; so stop sending, then read and discard briefly before closing (RFC 9112 9.6).
+    void drain_and_close() {
+        beast::error_code ec;
+        stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+        stream_.expires_after(std::chrono::seconds(2));
+        drain_budget_ = 4 * options_.max_body_bytes + 65536;
+        drain();
+    }
+
+    void drain() {
+        stream_.async_read_some(
+            asio::buffer(drain_buffer_),
+            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                if (ec || n >= self->drain_budget_) return self->close();
+                self->drain_budget_ -= n;
+                self->drain();
+            });
+    }
+
+    void close() {
+        beast::error_code ec;
+        stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+        stream_.socket().close(ec);
+    }
+
+    beast::tcp_stream stream_;
+    beast::flat_buffer buffer_{8192};
+    std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+    std::optional<bhttp::response<bhttp::string_body>> response_;
+    const Router& router_;
+    const ServerOptions& options_;
+    std::atomic<int>& connections_;
+    bool keep_alive_ = false;
+    bool first_request_ = true;
+    std::array<char, 8192> drain_buffer_{};
+    std::size_t drain_budget_ = 0;
+};
+
+}  // namespace
+
+struct HttpServer::Impl {
+    Impl(ServerOptions o, const Router& r)
+        : options(std::move(o)), router(r), io(options.threads), acceptor(asio::make_strand(io)) {}
+
+    void accept() {
+        acceptor.async_accept(asio::make_strand(io), [this](beast::error_code ec,
+                                                            tcp::socket socket) {
+            if (ec == asio::error::operation_aborted) return;
+            if (!ec) {
+                if (connections.load() >= options.max_connections) {
+                    spdlog::warn("connection refused reason=max_connections limit={}",
+                                 options.max_connections);
+                    beast::error_code ignored;
+                    socket.close(ignored);
+                } else {
+                    ++connections;
+                    socket.set_option(tcp::no_delay(true), ec);
+                    std::make_shared<Session>(std::move(socket), router, options, connections)
+                        ->run();
+                }
+            } else {
+                spdlog::warn("accept failed error=\"{}\"", ec.message());
+            }
+            accept();
+        });
+    }
+
+    ServerOptions options;
+    const Router& router;
+    asio::io_context io;
+    tcp::acceptor acceptor;
+    std::atomic<int> connections{0};
+    std::vector<std::thread> threads;
+    bool stopped = false;
+};
+
+HttpServer::HttpServer(ServerOptions options, const Router& router)
+    : impl_(std::make_unique<Impl>(std::move(options), router)) {}
+
+HttpServer::~HttpServer() { stop(); }
+
+Result<int> HttpServer::start() {
+    auto& o = impl_->options;
+    beast::error_code ec;
+    auto address = asio::ip::make_address(o.host, ec);
+    if (ec) {
+        // A host name such as "localhost": resolve it once.
+        tcp::resolver resolver(impl_->io);
+        auto results = resolver.resolve(o.host, std::to_string(o.port), ec);
+        if (ec || results.empty()) {
+            return fail(Errc::unavailable, fmt::format("cannot resolve '{}'", o.host),
+                        "server.listen");
+        }
+        address = results.begin()->endpoint().address();
+    }
+    tcp::endpoint endpoint(address, static_cast<unsigned short>(o.port));
+    auto& acceptor = impl_->acceptor;
+    acceptor.open(endpoint.protocol(), ec);
+    if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor.bind(endpoint, ec);
+    if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+        return fail(Errc::unavailable,
+                    fmt::format("cannot listen on {}:{}: {}", o.host, o.port, ec.message()),
+                    "server.listen");
+    }
+    const int port = acceptor.local_endpoint().port();
+    impl_->accept();
+    for (int i = 0; i < o.threads; ++i) {
+        impl_->threads.emplace_back([this] { impl_->io.run(); });
+    }
+    return port;
+}
+
+void HttpServer::stop() {
+    if (!impl_ || impl_->stopped) return;
+    impl_->stopped = true;
+    asio::post(impl_->acceptor.get_executor(), [this] {
+        beast::error_code ec;
+        impl_->acceptor.close(ec);
+    });
+    impl_->io.stop();
+    for (auto& t : impl_->threads) {
+        if (t.joinable()) t.join();
+    }
+}
+
+}  // namespace hirestream::http

@@ -1,0 +1,140 @@
+#include "mail/delivery_worker.h"
+
+#include <algorithm>
+#include <random>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "common/change_signal.h"
+
+namespace hirestream::mail {
+
+DeliveryWorker::DeliveryWorker(store::Store& store, Transport& transport, const Clock& clock,
+                               DeliveryWorkerOptions options)
+    : store_(store), transport_(transport), clock_(clock), options_(std::move(options)) {}
+
+DeliveryWorker::~DeliveryWorker() { stop(); }
+
+Result<void> DeliveryWorker::start() {
+    auto requeued = store_.requeue_interrupted_deliveries(clock_.now_ms());
+    if (!requeued) return fail(requeued.error());
+    if (*requeued > 0) {
+        spdlog::warn("deliveries interrupted by a restart requeued count={}", *requeued);
+    }
+    for (int i = 0; i < options_.threads; ++i) {
+        threads_.emplace_back([this](std::stop_token stop) { run(stop); });
+    }
+    return {};
+}
+
+void DeliveryWorker::stop() {
+    for (auto& t : threads_) t.request_stop();
+    for (auto& t : threads_) {
+        if (t.joinable()) t.join();
+    }
+    threads_.clear();
+}
+
+std::chrono::milliseconds DeliveryWorker::backoff(int attempts) const {
+    const auto shift = std::clamp(attempts - 1, 0, 30);
+    const auto ms = std::min<std::int64_t>(options_.max_backoff.count(),
+                                           options_.initial_backoff.count() << shift);
+    return std::chrono::milliseconds(ms);
+}
+
+Result<int> DeliveryWorker::send_due(int limit) {
+    auto claimed = store_.claim_due_deliveries(clock_.now_ms(), limit);
+    if (!claimed) return fail(claimed.error());
+    for (const auto& d : *claimed) deliver(d);
+    return static_cast<int>(claimed->size());
+}
+
+void DeliveryWorker::deliver(const store::Delivery& d) {
+    auto record = [&](store::DeliveryState state, const std::string& reply,
+                      std::int64_t next_ms) {
+        auto r = store_.finish_delivery(d.candidate_id, d.kind, state, reply, clock_.now_ms(),
+                                        next_ms);
+        if (!r) {
+            // The row stays SENDING; the next start requeues it (the documented window).
+            spdlog::error("cannot record delivery outcome candidate={} state={} error=\"{}\"",
+                          d.candidate_id, store::delivery_state_text(state), r.error().message);
+        }
+    };
+
+    auto file = options_.assignments.find(d.assignment);
+    if (file == options_.assignments.end()) {
+        record(store::DeliveryState::failed,
+               fmt::format("assignment '{}' is not configured", d.assignment), 0);
+        spdlog::error("delivery failed candidate={} reason=\"unknown assignment {}\"",
+                      d.candidate_id, d.assignment);
+        return;
+    }
+    const auto message = build_assignment_message(d, options_.sender, file->second,
+                                                   clock_.now_ms());
+    auto mime = render_message(message);
+    if (!mime) {
+        record(store::DeliveryState::failed,
+               fmt::format("message refused: {} ({})", mime.error().message, mime.error().field),
+               0);
+        spdlog::error("delivery failed candidate={} reason=\"{}\"", d.candidate_id,
+                      mime.error().message);
+        return;
+    }
+    const Envelope envelope{options_.sender.from.address, {d.recipient}};
+    const auto outcome = transport_.send(envelope, *mime, d.message_id);
+    switch (outcome.kind) {
+        case SendOutcome::Kind::sent:
+            record(store::DeliveryState::sent, outcome.detail, 0);
+            spdlog::info("email sent candidate={} assignment={} message_id={} attempts={}",
+                         d.candidate_id, d.assignment, d.message_id, d.attempts);
+            return;
+        case SendOutcome::Kind::permanent:
+            record(store::DeliveryState::failed, outcome.detail, 0);
+            spdlog::error("email failed candidate={} reply=\"{}\"", d.candidate_id,
+                          outcome.detail);
+            return;
+        case SendOutcome::Kind::transient:
+            break;
+    }
+    if (d.attempts >= options_.max_attempts) {
+        record(store::DeliveryState::failed,
+               fmt::format("gave up after {} attempts: {}", d.attempts, outcome.detail), 0);
+        spdlog::error("email failed candidate={} attempts={} reply=\"{}\"", d.candidate_id,
+                      d.attempts, outcome.detail);
+        return;
+    }
+    // Full jitter on the upper half, so many deliveries failing together do not retry together.
+    thread_local std::mt19937_64 rng(std::random_device{}());
+    const auto cap = backoff(d.attempts).count();
+    const auto delay = std::uniform_int_distribution<std::int64_t>(cap / 2, cap)(rng);
+    record(store::DeliveryState::retry, outcome.detail, clock_.now_ms() + delay);
+    spdlog::warn("email deferred candidate={} attempts={} retry_in_ms={} reply=\"{}\"",
+                 d.candidate_id, d.attempts, delay, outcome.detail);
+}
+
+void DeliveryWorker::run(std::stop_token stop) {
+    auto& signal = store_.delivery_signal();
+    int failures = 0;
+    while (!stop.stop_requested()) {
+        const auto seen = signal.version();
+        auto handled = send_due(4);
+        if (!handled) {
+            ++failures;
+            spdlog::warn("delivery queue unavailable error=\"{}\"", handled.error().message);
+            sleep_unless_stopped(backoff(std::min(failures, 6)), stop);
+            continue;
+        }
+        failures = 0;
+        if (*handled > 0) continue;
+        // Sleep until the next retry is due, a new delivery is signalled, or the safety net.
+        auto wait = options_.idle_wait;
+        if (auto due = store_.next_delivery_due_ms(); due && *due) {
+            const auto until = std::chrono::milliseconds(**due - clock_.now_ms());
+            wait = std::clamp(until, std::chrono::milliseconds(1), options_.idle_wait);
+        }
+        signal.wait_past(seen, wait, stop);
+    }
+}
+
+}  // namespace hirestream::mail

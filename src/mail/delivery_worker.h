@@ -1,0 +1,68 @@
+#pragma once
+// DeliveryWorker: the delivery engine's sending side. Threads claim due deliveries from the
+// store (PENDING or RETRY -> SENDING, atomically, so no two threads send one), build and render
+// the assignment email, hand it to the transport and record the outcome:
+//   accepted         -> SENT
+//   4xx, network, timeout -> RETRY after exponential backoff with jitter, or FAILED once
+//                       maxAttempts is reached
+//   5xx              -> FAILED with the server's reply
+// A delivery left SENDING by a crash is made due again at start(): the only window where a
+// message can go out twice (accepted by the server, not yet recorded), and its Message-ID is
+// the same both times so the receiver can drop the duplicate.
+//
+// Lifecycle: start() launches `threads` threads; stop() is idempotent and waits for them.
+// Thread-safety: everything public may be called from any thread.
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/clock.h"
+#include "mail/assignment_message.h"
+#include "mail/transport.h"
+#include "store/store.h"
+
+namespace hirestream::mail {
+
+struct DeliveryWorkerOptions {
+    SenderSettings sender;
+    std::map<std::string, AssignmentFile> assignments;  // by name
+    int threads = 2;
+    int max_attempts = 12;
+    std::chrono::milliseconds initial_backoff{1000};
+    std::chrono::milliseconds max_backoff{300'000};
+    // How long a thread sleeps when nothing signals; a safety net only.
+    std::chrono::milliseconds idle_wait{1000};
+};
+
+class DeliveryWorker {
+public:
+    DeliveryWorker(store::Store& store, Transport& transport, const Clock& clock,
+                   DeliveryWorkerOptions options);
+    ~DeliveryWorker();
+
+    // Requeues deliveries interrupted by a crash, then starts the threads.
+    Result<void> start();
+    void stop();
+
+    // Claims and sends what is due now, on the caller's thread. Returns how many were handled.
+    Result<int> send_due(int limit);
+
+    // The retry delay after `attempts` failed attempts, before jitter.
+    std::chrono::milliseconds backoff(int attempts) const;
+
+private:
+    void deliver(const store::Delivery& delivery);
+    void run(std::stop_token stop);
+
+    store::Store& store_;
+    Transport& transport_;
+    const Clock& clock_;
+    DeliveryWorkerOptions options_;
+    std::vector<std::jthread> threads_;
+};
+
+}  // namespace hirestream::mail

@@ -1,0 +1,69 @@
+#include "stream/stream_record.h"
+
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+
+namespace hirestream::stream {
+namespace {
+
+StreamIdentity identity() {
+    return {"us-east-1", "123456789012", "candidates-dev", "2017-02-21T12:05:33.650"};
+}
+
+// Code written for AWS reads our records: every field of the documented format is there.
+TEST(StreamRecord, RendersDynamoDbStreamsFormatFieldForField) {
+    store::ChangeRecord r;
+    r.sequence = 42;
+    r.table = "candidates-dev";
+    r.event_name = store::EventName::insert;
+    r.event_id = "f46f92dd4ba53e6e1912f5edeac68cf4";
+    r.created_ms = 1487679933650;
+    r.keys = boost::json::parse(R"({"id":{"S":"a"}})").as_object();
+    r.new_image = boost::json::parse(R"({"id":{"S":"a"},"experience":{"N":"12"}})").as_object();
+    r.size_bytes = 57;
+    r.view_type = store::StreamViewType::new_and_old_images;
+
+    auto json = to_stream_record(r, identity());
+    EXPECT_EQ(json.at("eventID"), "f46f92dd4ba53e6e1912f5edeac68cf4");
+    EXPECT_EQ(json.at("eventName"), "INSERT");
+    EXPECT_EQ(json.at("eventVersion"), "1.1");
+    EXPECT_EQ(json.at("eventSource"), "aws:dynamodb");
+    EXPECT_EQ(json.at("awsRegion"), "us-east-1");
+    EXPECT_EQ(json.at("eventSourceARN"),
+              "arn:aws:dynamodb:us-east-1:123456789012:table/candidates-dev/stream/"
+              "2017-02-21T12:05:33.650");
+    const auto& d = json.at("dynamodb").as_object();
+    EXPECT_EQ(d.at("ApproximateCreationDateTime"), 1487679933);
+    EXPECT_EQ(d.at("Keys"), r.keys);
+    EXPECT_EQ(d.at("NewImage"), *r.new_image);
+    EXPECT_FALSE(d.contains("OldImage"));
+    EXPECT_EQ(d.at("SequenceNumber"), "100000000000000000042");
+    EXPECT_EQ(d.at("SizeBytes"), 57);
+    EXPECT_EQ(d.at("StreamViewType"), "NEW_AND_OLD_IMAGES");
+}
+
+// Sequence numbers must sort as numbers and as text, and parse back.
+TEST(StreamRecord, SequenceNumbersAreFixedWidthAndRoundTrip) {
+    const auto a = format_sequence_number(9);
+    const auto b = format_sequence_number(10);
+    EXPECT_EQ(a.size(), 21u);
+    EXPECT_LT(a, b);
+    EXPECT_EQ(parse_sequence_number(b), 10u);
+    EXPECT_EQ(parse_sequence_number(format_sequence_number(UINT64_MAX)), UINT64_MAX);
+    EXPECT_FALSE(parse_sequence_number("12"));
+    EXPECT_FALSE(parse_sequence_number("1000000000000000000x1"));
+}
+
+// Shard ids look like AWS's and differ between shards and streams.
+TEST(StreamRecord, ShardIdsAreStableAndDistinct) {
+    auto id = identity();
+    EXPECT_EQ(shard_id(id, 0), shard_id(id, 0));
+    EXPECT_NE(shard_id(id, 0), shard_id(id, 1));
+    EXPECT_EQ(shard_id(id, 0).rfind("shardId-00000000000000000001-", 0), 0u);
+    auto other = id;
+    other.label = "2026-01-01T00:00:00.000";
+    EXPECT_NE(shard_id(id, 0), shard_id(other, 0));
+}
+
+}  // namespace
+}  // namespace hirestream::stream

@@ -1,0 +1,81 @@
+#include "triggers/functions/assignment_function.h"
+
+#include <spdlog/spdlog.h>
+
+#include "common/ids.h"
+
+namespace hirestream::triggers {
+namespace {
+
+std::optional<std::string_view> attr(const boost::json::object& image, std::string_view name,
+                                     std::string_view type) {
+    auto it = image.find(name);
+    if (it == image.end() || !it->value().is_object()) return std::nullopt;
+    const auto& av = it->value().as_object();
+    auto v = av.find(type);
+    if (v == av.end() || !v->value().is_string()) return std::nullopt;
+    return std::string_view(v->value().as_string());
+}
+
+}  // namespace
+
+std::string assignment_message_id(const std::string& candidate_id, const std::string& assignment,
+                                  const std::string& domain) {
+    return sha256_hex(candidate_id + "/" + assignment).substr(0, 32) + "@" + domain;
+}
+
+AssignmentFunction::AssignmentFunction(std::string name, store::Store& store, const Clock& clock,
+                                       AssignmentRules rules, std::string message_id_domain)
+    : name_(std::move(name)),
+      store_(store),
+      clock_(clock),
+      rules_(std::move(rules)),
+      message_id_domain_(std::move(message_id_domain)) {}
+
+InvokeResult AssignmentFunction::invoke(const Batch& batch) {
+    for (const auto& record : batch.records) {
+        // Only new candidates get an assignment; MODIFY (e.g. evaluated, build status) and
+        // REMOVE records are skipped, as the seed's filter did.
+        if (record.event_name != store::EventName::insert) continue;
+        auto key = attr(record.keys, "id", "S");
+        if (!key) continue;
+        store::Delivery d;
+        d.candidate_id = std::string(*key);
+        d.created_ms = d.updated_ms = d.next_attempt_ms = clock_.now_ms();
+        if (!record.new_image) {
+            d.state = store::DeliveryState::failed;
+            d.last_reply = "the stream's view type carries no new image";
+        } else {
+            const auto& image = *record.new_image;
+            d.recipient = std::string(attr(image, "email", "S").value_or(""));
+            d.recipient_name = std::string(attr(image, "fullname", "S").value_or(""));
+            auto chosen = rules_.choose(attr(image, "experience", "N"));
+            if (!chosen) {
+                d.state = store::DeliveryState::failed;
+                d.last_reply = "no assignment chosen: " + chosen.error().message;
+            } else if (d.recipient.empty()) {
+                d.assignment = *chosen;
+                d.state = store::DeliveryState::failed;
+                d.last_reply = "the candidate has no email attribute";
+            } else {
+                d.assignment = *chosen;
+                d.message_id = assignment_message_id(d.candidate_id, d.assignment,
+                                                     message_id_domain_);
+            }
+        }
+        auto added = store_.add_delivery(d);
+        if (!added) return {false, "cannot record the delivery: " + added.error().message};
+        if (*added) {
+            if (d.state == store::DeliveryState::failed) {
+                spdlog::warn("assignment not sent candidate={} reason=\"{}\"", d.candidate_id,
+                             d.last_reply);
+            } else {
+                spdlog::info("assignment queued candidate={} assignment={}", d.candidate_id,
+                             d.assignment);
+            }
+        }
+    }
+    return {};
+}
+
+}  // namespace hirestream::triggers

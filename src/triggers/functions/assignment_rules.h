@@ -1,0 +1,34 @@
+#pragma once
+// AssignmentRules: picks the coding assignment for a candidate from the configured rules.
+// First match wins; the default applies only to a valid experience no rule matches. A missing,
+// non-numeric or negative experience matches nothing and is an error: it never falls through
+// to the senior assignment (the seed's `else` did). Immutable; thread-safe.
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+#include "config/config.h"
+
+namespace hirestream::triggers {
+
+class AssignmentRules {
+public:
+    AssignmentRules(std::vector<config::Rule> rules, std::string default_assignment);
+
+    // `experience` is the stream's N value (a decimal string) or nullopt when absent.
+    // Returns the assignment name. Fails with invalid_argument (field "experience") when the
+    // experience is missing, not a decimal number, negative or not finite.
+    Result<std::string> choose(std::optional<std::string_view> experience) const;
+
+private:
+    std::vector<config::Rule> rules_;
+    std::string default_assignment_;
+};
+
+// Parses a DynamoDB N value as a decimal number. Fails with invalid_argument.
+Result<double> parse_decimal(std::string_view text);
+
+}  // namespace hirestream::triggers
