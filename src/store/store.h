@@ -97,8 +97,9 @@ public:
     virtual Result<std::uint64_t> trim_stream(const std::string& table, std::int64_t before_ms) = 0;
 
     // ---- checkpoints of stream consumers ----
-    // The last sequence a consumer finished in a shard, or 0 when it has none.
-    virtual Result<std::uint64_t> load_checkpoint(const std::string& consumer,
+    // The last sequence a consumer finished in a shard, or nullopt when it has no checkpoint
+    // there yet (0 is a valid checkpoint: "before every record").
+    virtual Result<std::optional<std::uint64_t>> load_checkpoint(const std::string& consumer,
                                                   const std::string& table, int shard) = 0;
     virtual Result<void> save_checkpoint(const std::string& consumer, const std::string& table,
                                          int shard, std::uint64_t sequence) = 0;

@@ -59,19 +59,17 @@ Result<std::size_t> EventSourceMapping::poll_once() {
 Result<std::size_t> EventSourceMapping::poll_shard(int shard) {
     auto checkpoint = store_.load_checkpoint(consumer(), stream_.table, shard);
     if (!checkpoint) return fail(checkpoint.error());
-    std::uint64_t after = *checkpoint;
-    if (after == 0 && options_.event.starting_position == config::StartingPosition::latest) {
-        // LATEST: start after what is in the shard now, and remember it, so records written
-        // while we are down are not skipped after a restart.
+    std::uint64_t after = checkpoint->value_or(0);
+    if (!*checkpoint && options_.event.starting_position == config::StartingPosition::latest) {
+        // LATEST: start after what is in the shard now, and save that position at once (even
+        // 0, an empty shard), so records written later, or while we are down, are not skipped.
         auto latest = store_.latest_sequence(stream_.table, shard);
         if (!latest) return fail(latest.error());
-        if (*latest > 0) {
-            if (auto saved = store_.save_checkpoint(consumer(), stream_.table, shard, *latest);
-                !saved) {
-                return fail(saved.error());
-            }
-            after = *latest;
+        if (auto saved = store_.save_checkpoint(consumer(), stream_.table, shard, *latest);
+            !saved) {
+            return fail(saved.error());
         }
+        after = *latest;
     }
     auto records = store_.read_shard(stream_.table, shard, after, options_.event.batch_size);
     if (!records) return fail(records.error());

@@ -45,7 +45,7 @@ public:
                                                  int limit) override;
     Result<std::uint64_t> latest_sequence(const std::string& table, int shard) override;
     Result<std::uint64_t> trim_stream(const std::string& table, std::int64_t before_ms) override;
-    Result<std::uint64_t> load_checkpoint(const std::string& consumer, const std::string& table,
+    Result<std::optional<std::uint64_t>> load_checkpoint(const std::string& consumer, const std::string& table,
                                           int shard) override;
     Result<void> save_checkpoint(const std::string& consumer, const std::string& table, int shard,
                                  std::uint64_t sequence) override;

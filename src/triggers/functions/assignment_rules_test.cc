@@ -39,7 +39,9 @@ TEST(AssignmentRules, InvalidExperienceIsAnErrorNotTheSeniorAssignment) {
           std::optional<std::string_view>(" 5"), std::optional<std::string_view>("5 years")}) {
         auto chosen = rules.choose(bad);
         EXPECT_FALSE(chosen) << (bad ? *bad : "<missing>");
-        if (!chosen) EXPECT_EQ(chosen.error().field, "experience");
+        if (!chosen) {
+            EXPECT_EQ(chosen.error().field, "experience");
+        }
     }
 }
 

@@ -1,0 +1,1361 @@
+#include "store/sqlite/sqlite_store.h"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <concepts>
+#include <condition_variable>
+#include <iterator>
+#include <limits>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "common/ids.h"
+
+// Returns the error of a Result-returning expression from the enclosing function.
+#define STORE_TRY(expr)                                                      \
+    do {                                                                     \
+        if (auto store_try_result_ = (expr); !store_try_result_) {           \
+            return ::hirestream::fail(std::move(store_try_result_.error())); \
+        }                                                                    \
+    } while (0)
+
+namespace hirestream::store {
+namespace {
+
+namespace json = boost::json;
+
+constexpr int kSchemaVersion = 1;
+constexpr int kMaxListLimit = 1000;
+constexpr int kMaxShardCount = 1024;
+
+// Every statement below is a constant; values only ever reach SQLite through sqlite3_bind_*.
+constexpr const char* kSchema = R"sql(
+CREATE TABLE tables (
+    name          TEXT PRIMARY KEY,
+    key_attribute TEXT NOT NULL,
+    view_type     TEXT NOT NULL,
+    shard_count   INTEGER NOT NULL,
+    stream_label  TEXT NOT NULL,
+    created_ms    INTEGER NOT NULL
+);
+-- AUTOINCREMENT: a deleted newest item must not hand its position to the next one, or a
+-- cursor taken before the delete would skip or repeat items.
+CREATE TABLE items (
+    pos        INTEGER PRIMARY KEY AUTOINCREMENT,
+    table_name TEXT NOT NULL REFERENCES tables(name),
+    item_key   TEXT NOT NULL,
+    item_json  TEXT NOT NULL,
+    UNIQUE (table_name, item_key)
+);
+CREATE INDEX items_by_table ON items(table_name, pos);
+CREATE TABLE unique_values (
+    table_name TEXT NOT NULL,
+    attribute  TEXT NOT NULL,
+    value      TEXT NOT NULL,
+    item_key   TEXT NOT NULL,
+    PRIMARY KEY (table_name, attribute, value)
+) WITHOUT ROWID;
+CREATE INDEX unique_values_by_item ON unique_values(table_name, item_key);
+-- AUTOINCREMENT: after trim_stream deletes the newest records, a plain rowid would restart
+-- below sequences that consumers have already checkpointed.
+CREATE TABLE stream_records (
+    sequence       INTEGER PRIMARY KEY AUTOINCREMENT,
+    table_name     TEXT NOT NULL REFERENCES tables(name),
+    shard          INTEGER NOT NULL,
+    event_name     TEXT NOT NULL,
+    event_id       TEXT NOT NULL,
+    created_ms     INTEGER NOT NULL,
+    keys_json      TEXT NOT NULL,
+    new_image_json TEXT,
+    old_image_json TEXT,
+    size_bytes     INTEGER NOT NULL
+);
+CREATE INDEX stream_records_by_shard ON stream_records(table_name, shard, sequence);
+CREATE INDEX stream_records_by_age ON stream_records(table_name, created_ms);
+CREATE TABLE checkpoints (
+    consumer   TEXT NOT NULL,
+    table_name TEXT NOT NULL,
+    shard      INTEGER NOT NULL,
+    sequence   INTEGER NOT NULL,
+    PRIMARY KEY (consumer, table_name, shard)
+) WITHOUT ROWID;
+CREATE TABLE deliveries (
+    candidate_id    TEXT NOT NULL,
+    kind            TEXT NOT NULL,
+    recipient       TEXT NOT NULL,
+    recipient_name  TEXT NOT NULL,
+    assignment      TEXT NOT NULL,
+    message_id      TEXT NOT NULL,
+    state           TEXT NOT NULL,
+    attempts        INTEGER NOT NULL,
+    last_reply      TEXT NOT NULL,
+    created_ms      INTEGER NOT NULL,
+    updated_ms      INTEGER NOT NULL,
+    next_attempt_ms INTEGER NOT NULL,
+    sent_ms         INTEGER NOT NULL,
+    PRIMARY KEY (candidate_id, kind)
+) WITHOUT ROWID;
+CREATE INDEX deliveries_due ON deliveries(state, next_attempt_ms);
+PRAGMA user_version = 1;
+)sql";
+
+constexpr const char* kDeliveryColumns =
+    "candidate_id, kind, recipient, recipient_name, assignment, message_id, state, attempts, "
+    "last_reply, created_ms, updated_ms, next_attempt_ms, sent_ms";
+
+// -------------------------------------------------------------------------------------------------
+// Errors
+
+Error sqlite_error(sqlite3* db, int rc, std::string_view what) {
+    const std::string detail = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+    switch (rc & 0xff) {
+        case SQLITE_FULL:
+            return Error(Errc::unavailable, "database is full: no space left on device");
+        case SQLITE_READONLY:
+            return Error(Errc::unavailable, "database is read-only: " + detail);
+        case SQLITE_IOERR:
+            return Error(Errc::unavailable, "database I/O error: " + detail);
+        case SQLITE_BUSY:
+        case SQLITE_LOCKED:
+            return Error(Errc::unavailable,
+                         "database is busy (another writer holds the lock): " + detail);
+        case SQLITE_CANTOPEN:
+            return Error(Errc::unavailable, "cannot open the database file: " + detail);
+        case SQLITE_NOTADB:
+            return Error(Errc::unavailable, "the file is not a SQLite database: " + detail);
+        case SQLITE_CONSTRAINT:
+            return Error(Errc::conflict, "constraint failed: " + detail);
+        default:
+            return Error(Errc::internal, fmt::format("sqlite error in {}: {}", what, detail));
+    }
+}
+
+Error with_path(Error error, const std::string& path) {
+    error.message = fmt::format("{}: {}", path, error.message);
+    return error;
+}
+
+// -------------------------------------------------------------------------------------------------
+// Connection and statements
+
+// A cached prepared statement, borrowed for one use. Resetting on destruction returns it to the
+// cache in a clean state and ends any implicit read transaction it held.
+class Statement {
+public:
+    Statement(sqlite3_stmt* stmt, bool* in_use) : stmt_(stmt), in_use_(in_use) { *in_use_ = true; }
+    Statement(Statement&& other) noexcept
+        : stmt_(std::exchange(other.stmt_, nullptr)),
+          in_use_(std::exchange(other.in_use_, nullptr)) {}
+    Statement(const Statement&) = delete;
+    Statement& operator=(const Statement&) = delete;
+    Statement& operator=(Statement&&) = delete;
+    ~Statement() {
+        if (stmt_ == nullptr) return;
+        sqlite3_reset(stmt_);
+        sqlite3_clear_bindings(stmt_);
+        *in_use_ = false;
+    }
+
+    // Binds the arguments to parameters ?1, ?2, ... in order.
+    template <typename... Args>
+    Result<void> bind(const Args&... args) {
+        int index = 0;
+        int rc = SQLITE_OK;
+        ((rc = rc == SQLITE_OK ? bind_one(++index, args) : rc), ...);
+        if (rc != SQLITE_OK) return fail(error(rc));
+        return {};
+    }
+
+    // True when a row is available, false when the statement is done.
+    Result<bool> step() {
+        const int rc = sqlite3_step(stmt_);
+        if (rc == SQLITE_ROW) return true;
+        if (rc == SQLITE_DONE) return false;
+        return fail(error(rc));
+    }
+
+    // Steps to completion, discarding any rows.
+    Result<void> run() {
+        for (;;) {
+            auto row = step();
+            if (!row) return fail(std::move(row.error()));
+            if (!*row) return {};
+        }
+    }
+
+    std::int64_t int64(int column) const { return sqlite3_column_int64(stmt_, column); }
+    bool is_null(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
+    std::string text(int column) const {
+        const unsigned char* data = sqlite3_column_text(stmt_, column);
+        if (data == nullptr) return {};
+        return std::string(reinterpret_cast<const char*>(data),
+                           static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column)));
+    }
+    sqlite3* db() const { return sqlite3_db_handle(stmt_); }
+
+private:
+    // SQLITE_TRANSIENT: SQLite copies the bytes, so callers may bind temporaries.
+    int bind_one(int index, std::string_view value) {
+        return sqlite3_bind_text64(stmt_, index, value.data(), value.size(), SQLITE_TRANSIENT,
+                                   SQLITE_UTF8);
+    }
+    int bind_one(int index, std::int64_t value) {
+        return sqlite3_bind_int64(stmt_, index, static_cast<sqlite3_int64>(value));
+    }
+    int bind_one(int index, int value) { return sqlite3_bind_int(stmt_, index, value); }
+    int bind_one(int index, std::nullopt_t) { return sqlite3_bind_null(stmt_, index); }
+    // A template so that only an actual optional matches; a string would otherwise convert
+    // to both string_view and optional<string>.
+    template <typename T>
+        requires std::same_as<T, std::optional<std::string>>
+    int bind_one(int index, const T& value) {
+        return value ? bind_one(index, std::string_view(*value)) : bind_one(index, std::nullopt);
+    }
+
+    Error error(int rc) const { return sqlite_error(db(), rc, sqlite3_sql(stmt_)); }
+
+    sqlite3_stmt* stmt_;
+    bool* in_use_;
+};
+
+enum class Role { writer, reader };
+
+// One SQLite connection with its statement cache. Not thread-safe: the store hands each
+// connection to one thread at a time (the writer mutex, the reader pool).
+class Connection {
+public:
+    static Result<std::unique_ptr<Connection>> open(const std::string& path, Role role,
+                                                    int busy_timeout_ms) {
+        // NOMUTEX: the store already serializes use of each connection.
+        int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+        if (role == Role::writer) flags |= SQLITE_OPEN_CREATE;
+        sqlite3* db = nullptr;
+        const int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+        // The handle must be closed even when opening failed.
+        std::unique_ptr<Connection> conn(new Connection(db));
+        if (rc != SQLITE_OK) {
+            return fail(Errc::unavailable,
+                        fmt::format("cannot open database file {}: {}", path,
+                                    db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc)),
+                        "path");
+        }
+        sqlite3_extended_result_codes(db, 1);
+        if (role == Role::writer && sqlite3_db_readonly(db, "main") == 1) {
+            return fail(Errc::unavailable,
+                        fmt::format("database file {} is read-only: it must be writable", path),
+                        "path");
+        }
+        // Set first, so that switching the journal mode below also waits for other processes.
+        sqlite3_busy_timeout(db, busy_timeout_ms);
+
+        {
+            auto mode = conn->prepare("PRAGMA journal_mode=WAL");
+            if (!mode) return fail(with_path(std::move(mode.error()), path));
+            auto row = mode->step();
+            if (!row) return fail(with_path(std::move(row.error()), path));
+            // A file system without shared memory support leaves the journal in its old mode;
+            // the reader/writer split and the durability promise both rely on WAL.
+            if (!*row || mode->text(0) != "wal") {
+                return fail(
+                    Errc::unavailable,
+                    fmt::format("database file {} could not be switched to WAL mode", path),
+                    "path");
+            }
+        }
+        std::vector<const char*> pragmas = {"PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON"};
+        if (role == Role::writer) {
+            // Checkpoints run from checkpoint() on a background loop instead of on a commit
+            // that happens to cross the threshold, so no write pays for one.
+            pragmas.push_back("PRAGMA wal_autocheckpoint=0");
+        } else {
+            pragmas.push_back("PRAGMA query_only=ON");
+        }
+        for (const char* pragma : pragmas) {
+            auto done = conn->exec(pragma);
+            if (!done) return fail(with_path(std::move(done.error()), path));
+        }
+        return conn;
+    }
+
+    Connection(const Connection&) = delete;
+    Connection& operator=(const Connection&) = delete;
+    ~Connection() {
+        for (auto& [sql, cached] : cache_) sqlite3_finalize(cached.stmt);
+        sqlite3_close_v2(db_);
+    }
+
+    sqlite3* db() const { return db_; }
+
+    Result<Statement> prepare(std::string_view sql) {
+        auto it = cache_.find(std::string(sql));
+        if (it == cache_.end()) {
+            sqlite3_stmt* stmt = nullptr;
+            const int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
+                                              SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+            if (rc != SQLITE_OK) return fail(sqlite_error(db_, rc, sql));
+            it = cache_.emplace(std::string(sql), Cached{stmt, false}).first;
+        }
+        // Re-entering a statement that is mid-iteration would silently reset it.
+        if (it->second.in_use) {
+            return fail(Errc::internal, fmt::format("statement already in use: {}", sql));
+        }
+        return Statement(it->second.stmt, &it->second.in_use);
+    }
+
+    Result<void> exec(std::string_view sql) {
+        auto stmt = prepare(sql);
+        if (!stmt) return fail(std::move(stmt.error()));
+        return stmt->run();
+    }
+
+    // Runs several constant statements at once (the schema). Never used with values.
+    Result<void> exec_script(const char* sql) {
+        const int rc = sqlite3_exec(db_, sql, nullptr, nullptr, nullptr);
+        if (rc != SQLITE_OK) return fail(sqlite_error(db_, rc, "schema"));
+        return {};
+    }
+
+    bool in_transaction() const { return sqlite3_get_autocommit(db_) == 0; }
+
+    void rollback() {
+        if (!in_transaction()) return;  // SQLite already rolled back (e.g. after SQLITE_FULL)
+        if (auto done = exec("ROLLBACK"); !done) {
+            spdlog::error("store: rollback failed: {}", done.error().message);
+        }
+    }
+
+private:
+    struct Cached {
+        sqlite3_stmt* stmt = nullptr;
+        bool in_use = false;
+    };
+    explicit Connection(sqlite3* db) : db_(db) {}
+
+    sqlite3* db_;
+    // Node-based, so Statement's pointer to `in_use` stays valid as the cache grows.
+    std::unordered_map<std::string, Cached> cache_;
+};
+
+// A bounded set of reader connections. Waiting for a free one is bounded by the busy timeout.
+class ReaderPool {
+public:
+    class Lease {
+    public:
+        Lease(ReaderPool* pool, Connection* conn) : pool_(pool), conn_(conn) {}
+        Lease(Lease&& other) noexcept
+            : pool_(other.pool_), conn_(std::exchange(other.conn_, nullptr)) {}
+        Lease(const Lease&) = delete;
+        Lease& operator=(const Lease&) = delete;
+        Lease& operator=(Lease&&) = delete;
+        ~Lease() {
+            if (conn_ != nullptr) pool_->release(conn_);
+        }
+        Connection& operator*() const { return *conn_; }
+        Connection* operator->() const { return conn_; }
+
+    private:
+        ReaderPool* pool_;
+        Connection* conn_;
+    };
+
+    explicit ReaderPool(std::chrono::milliseconds wait_limit) : wait_limit_(wait_limit) {}
+
+    void add(std::unique_ptr<Connection> conn) {
+        std::lock_guard lock(mutex_);
+        idle_.push_back(conn.get());
+        all_.push_back(std::move(conn));
+    }
+
+    Result<Lease> acquire() {
+        std::unique_lock lock(mutex_);
+        if (!available_.wait_for(lock, wait_limit_, [&] { return !idle_.empty(); })) {
+            return fail(Errc::unavailable,
+                        fmt::format("all {} database reader connections are busy", all_.size()));
+        }
+        Connection* conn = idle_.back();
+        idle_.pop_back();
+        return Lease(this, conn);
+    }
+
+private:
+    void release(Connection* conn) {
+        {
+            std::lock_guard lock(mutex_);
+            idle_.push_back(conn);
+        }
+        available_.notify_one();
+    }
+
+    const std::chrono::milliseconds wait_limit_;
+    std::mutex mutex_;
+    std::condition_variable available_;
+    std::vector<std::unique_ptr<Connection>> all_;  // guarded by mutex_
+    std::vector<Connection*> idle_;                 // guarded by mutex_
+};
+
+// A read transaction on a reader, so several statements see one snapshot.
+class ReadTransaction {
+public:
+    static Result<ReadTransaction> begin(Connection& conn) {
+        STORE_TRY(conn.exec("BEGIN"));
+        return ReadTransaction(&conn);
+    }
+    ReadTransaction(ReadTransaction&& other) noexcept
+        : conn_(std::exchange(other.conn_, nullptr)) {}
+    ReadTransaction(const ReadTransaction&) = delete;
+    ReadTransaction& operator=(const ReadTransaction&) = delete;
+    ReadTransaction& operator=(ReadTransaction&&) = delete;
+    ~ReadTransaction() {
+        if (conn_ != nullptr) conn_->rollback();
+    }
+
+private:
+    explicit ReadTransaction(Connection* conn) : conn_(conn) {}
+    Connection* conn_;
+};
+
+// -------------------------------------------------------------------------------------------------
+// Row helpers
+
+Result<Item> parse_stored_item(const std::string& text) {
+    auto item = Item::parse(text);
+    if (!item) return fail(Errc::internal, "stored item is corrupt: " + item.error().message);
+    return item;
+}
+
+Result<json::object> parse_stored_object(const std::string& text, std::string_view what) {
+    boost::system::error_code ec;
+    json::value value = json::parse(text, ec);
+    if (ec || !value.is_object()) {
+        return fail(Errc::internal, fmt::format("stored {} is corrupt", what));
+    }
+    return std::move(value.as_object());
+}
+
+Result<Delivery> read_delivery(const Statement& stmt) {
+    Delivery out;
+    out.candidate_id = stmt.text(0);
+    out.kind = stmt.text(1);
+    out.recipient = stmt.text(2);
+    out.recipient_name = stmt.text(3);
+    out.assignment = stmt.text(4);
+    out.message_id = stmt.text(5);
+    auto state = parse_delivery_state(stmt.text(6));
+    if (!state) return fail(Errc::internal, "stored delivery is corrupt: " + state.error().message);
+    out.state = *state;
+    out.attempts = static_cast<int>(stmt.int64(7));
+    out.last_reply = stmt.text(8);
+    out.created_ms = stmt.int64(9);
+    out.updated_ms = stmt.int64(10);
+    out.next_attempt_ms = stmt.int64(11);
+    out.sent_ms = stmt.int64(12);
+    return out;
+}
+
+Result<std::vector<Delivery>> read_deliveries(Statement& stmt) {
+    std::vector<Delivery> out;
+    for (;;) {
+        auto row = stmt.step();
+        if (!row) return fail(std::move(row.error()));
+        if (!*row) return out;
+        auto delivery = read_delivery(stmt);
+        if (!delivery) return fail(std::move(delivery.error()));
+        out.push_back(std::move(*delivery));
+    }
+}
+
+Result<std::optional<Item>> load_item(Connection& conn, const std::string& table,
+                                      const std::string& key) {
+    auto stmt = conn.prepare("SELECT item_json FROM items WHERE table_name = ?1 AND item_key = ?2");
+    if (!stmt) return fail(std::move(stmt.error()));
+    STORE_TRY(stmt->bind(table, key));
+    auto row = stmt->step();
+    if (!row) return fail(std::move(row.error()));
+    if (!*row) return std::optional<Item>();
+    auto item = parse_stored_item(stmt->text(0));
+    if (!item) return fail(std::move(item.error()));
+    return std::optional<Item>(std::move(*item));
+}
+
+// Values that take part in uniqueness: non-empty S values. A blank optional field is absent in
+// meaning and must not collide with another blank one.
+std::optional<std::string_view> unique_value(const Item& item, const std::string& attribute) {
+    auto value = item.string_attr(attribute);
+    if (!value || value->empty()) return std::nullopt;
+    return value;
+}
+
+// Checks and records the unique attribute values of `item`, releasing the values the item held
+// before, so an item may keep (or swap) its own value.
+Result<void> claim_unique_values(Connection& conn, const TableSpec& spec, const std::string& key,
+                                 const Item& item) {
+    for (const std::string& attribute : spec.unique_attributes) {
+        auto value = unique_value(item, attribute);
+        if (!value) continue;
+        auto owner = conn.prepare(
+            "SELECT item_key FROM unique_values "
+            "WHERE table_name = ?1 AND attribute = ?2 AND value = ?3");
+        if (!owner) return fail(std::move(owner.error()));
+        STORE_TRY(owner->bind(spec.name, attribute, *value));
+        auto row = owner->step();
+        if (!row) return fail(std::move(row.error()));
+        if (*row && owner->text(0) != key) {
+            return fail(Errc::conflict, attribute + " is already on file", attribute);
+        }
+    }
+    auto release =
+        conn.prepare("DELETE FROM unique_values WHERE table_name = ?1 AND item_key = ?2");
+    if (!release) return fail(std::move(release.error()));
+    STORE_TRY(release->bind(spec.name, key));
+    STORE_TRY(release->run());
+    for (const std::string& attribute : spec.unique_attributes) {
+        auto value = unique_value(item, attribute);
+        if (!value) continue;
+        auto insert = conn.prepare(
+            "INSERT INTO unique_values (table_name, attribute, value, item_key) "
+            "VALUES (?1, ?2, ?3, ?4)");
+        if (!insert) return fail(std::move(insert.error()));
+        STORE_TRY(insert->bind(spec.name, attribute, *value, key));
+        STORE_TRY(insert->run());
+    }
+    return {};
+}
+
+// Makes the unique index agree with the table's items for the given spec: attributes newly
+// declared unique are indexed (refusing when existing items already share a value), attributes
+// no longer declared are dropped. In steady state this reads and writes nothing but one scan.
+Result<void> reconcile_unique_values(Connection& conn, const TableSpec& spec) {
+    std::map<std::pair<std::string, std::string>, std::string> expected;
+    if (!spec.unique_attributes.empty()) {
+        auto items = conn.prepare("SELECT item_key, item_json FROM items WHERE table_name = ?1");
+        if (!items) return fail(std::move(items.error()));
+        STORE_TRY(items->bind(spec.name));
+        for (;;) {
+            auto row = items->step();
+            if (!row) return fail(std::move(row.error()));
+            if (!*row) break;
+            const std::string key = items->text(0);
+            auto item = parse_stored_item(items->text(1));
+            if (!item) return fail(std::move(item.error()));
+            for (const std::string& attribute : spec.unique_attributes) {
+                auto value = unique_value(*item, attribute);
+                if (!value) continue;
+                auto [it, added] = expected.try_emplace({attribute, std::string(*value)}, key);
+                if (!added && it->second != key) {
+                    return fail(Errc::conflict,
+                                fmt::format("{} cannot be unique in table {}: items {} and {} "
+                                            "share a value",
+                                            attribute, spec.name, it->second, key),
+                                attribute);
+                }
+            }
+        }
+    }
+
+    std::vector<std::pair<std::string, std::string>> stale;
+    {
+        auto indexed = conn.prepare(
+            "SELECT attribute, value, item_key FROM unique_values WHERE table_name = ?1");
+        if (!indexed) return fail(std::move(indexed.error()));
+        STORE_TRY(indexed->bind(spec.name));
+        for (;;) {
+            auto row = indexed->step();
+            if (!row) return fail(std::move(row.error()));
+            if (!*row) break;
+            std::pair<std::string, std::string> entry{indexed->text(0), indexed->text(1)};
+            auto it = expected.find(entry);
+            if (it != expected.end() && it->second == indexed->text(2)) {
+                expected.erase(it);  // already indexed correctly
+            } else {
+                stale.push_back(std::move(entry));
+            }
+        }
+    }
+    for (const auto& [attribute, value] : stale) {
+        auto erase = conn.prepare(
+            "DELETE FROM unique_values WHERE table_name = ?1 AND attribute = ?2 AND value = ?3");
+        if (!erase) return fail(std::move(erase.error()));
+        STORE_TRY(erase->bind(spec.name, attribute, value));
+        STORE_TRY(erase->run());
+    }
+    for (const auto& [entry, key] : expected) {
+        auto insert = conn.prepare(
+            "INSERT INTO unique_values (table_name, attribute, value, item_key) "
+            "VALUES (?1, ?2, ?3, ?4)");
+        if (!insert) return fail(std::move(insert.error()));
+        STORE_TRY(insert->bind(spec.name, entry.first, entry.second, key));
+        STORE_TRY(insert->run());
+    }
+    return {};
+}
+
+// One item write: old and new state of the item under `key`; absent means no item.
+struct Change {
+    std::string key;
+    std::optional<Item> old_item;
+    std::optional<Item> new_item;
+
+    EventName event_name() const {
+        if (!old_item) return EventName::insert;
+        if (!new_item) return EventName::remove;
+        return EventName::modify;
+    }
+};
+
+Result<std::uint64_t> append_change_record(Connection& conn, const TableSpec& spec,
+                                           const Change& change, std::int64_t now_ms) {
+    const json::object keys{{spec.key_attribute, json::object{{"S", change.key}}}};
+    const bool wants_new = spec.view_type == StreamViewType::new_image ||
+                           spec.view_type == StreamViewType::new_and_old_images;
+    const bool wants_old = spec.view_type == StreamViewType::old_image ||
+                           spec.view_type == StreamViewType::new_and_old_images;
+    const std::string keys_json = json::serialize(keys);
+    std::optional<std::string> new_json;
+    std::optional<std::string> old_json;
+    if (wants_new && change.new_item) new_json = change.new_item->to_json_text();
+    if (wants_old && change.old_item) old_json = change.old_item->to_json_text();
+    const auto size_bytes = static_cast<std::int64_t>(
+        keys_json.size() + (new_json ? new_json->size() : 0) + (old_json ? old_json->size() : 0));
+
+    auto insert = conn.prepare(
+        "INSERT INTO stream_records (table_name, shard, event_name, event_id, created_ms, "
+        "keys_json, new_image_json, old_image_json, size_bytes) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+    if (!insert) return fail(std::move(insert.error()));
+    STORE_TRY(insert->bind(spec.name, shard_for_key(change.key, spec.shard_count),
+                           event_name_text(change.event_name()), random_hex(16), now_ms,
+                           keys_json, new_json, old_json, size_bytes));
+    STORE_TRY(insert->run());
+    return static_cast<std::uint64_t>(sqlite3_last_insert_rowid(conn.db()));
+}
+
+// Applies `change` to the items and unique index and appends its change record, all inside the
+// caller's write transaction. Returns the record's sequence.
+Result<std::uint64_t> apply_change(Connection& conn, const TableSpec& spec, const Change& change,
+                                   std::int64_t now_ms) {
+    if (change.new_item) {
+        STORE_TRY(claim_unique_values(conn, spec, change.key, *change.new_item));
+        const std::string item_json = change.new_item->to_json_text();
+        // UPDATE rather than INSERT OR REPLACE: a modified item keeps its list position.
+        auto write = conn.prepare(
+            change.old_item
+                ? "UPDATE items SET item_json = ?3 WHERE table_name = ?1 AND item_key = ?2"
+                : "INSERT INTO items (table_name, item_key, item_json) VALUES (?1, ?2, ?3)");
+        if (!write) return fail(std::move(write.error()));
+        STORE_TRY(write->bind(spec.name, change.key, item_json));
+        STORE_TRY(write->run());
+    } else {
+        for (const char* sql : {"DELETE FROM unique_values WHERE table_name = ?1 AND item_key = ?2",
+                                "DELETE FROM items WHERE table_name = ?1 AND item_key = ?2"}) {
+            auto erase = conn.prepare(sql);
+            if (!erase) return fail(std::move(erase.error()));
+            STORE_TRY(erase->bind(spec.name, change.key));
+            STORE_TRY(erase->run());
+        }
+    }
+    return append_change_record(conn, spec, change, now_ms);
+}
+
+Result<void> validate_item(const Item& item) {
+    for (const auto& [name, value] : item.attributes()) {
+        if (name.empty()) return fail(Errc::invalid_argument, "attribute names must not be empty");
+        STORE_TRY(validate_attribute_value(value, std::string(name)));
+    }
+    return {};
+}
+
+Result<std::string> item_key(const TableSpec& spec, const Item& item) {
+    const std::string& attribute = spec.key_attribute;
+    if (!item.contains(attribute)) {
+        return fail(Errc::invalid_argument, "the item has no key attribute " + attribute,
+                    attribute);
+    }
+    auto key = item.string_attr(attribute);
+    if (!key) {
+        return fail(Errc::invalid_argument, "the key attribute " + attribute + " must be of type S",
+                    attribute);
+    }
+    if (key->empty()) {
+        return fail(Errc::invalid_argument, "the key attribute " + attribute + " must not be empty",
+                    attribute);
+    }
+    return std::string(*key);
+}
+
+Result<void> validate_spec(const TableSpec& spec) {
+    if (spec.name.empty()) return fail(Errc::invalid_argument, "table name is empty", "name");
+    if (spec.key_attribute.empty()) {
+        return fail(Errc::invalid_argument, "key attribute is empty", "key_attribute");
+    }
+    if (spec.shard_count < 1 || spec.shard_count > kMaxShardCount) {
+        return fail(Errc::invalid_argument,
+                    fmt::format("shard_count must be between 1 and {}", kMaxShardCount),
+                    "shard_count");
+    }
+    std::set<std::string_view> seen;
+    for (const std::string& attribute : spec.unique_attributes) {
+        if (attribute.empty() || !seen.insert(attribute).second) {
+            return fail(Errc::invalid_argument,
+                        "unique attributes must be non-empty and listed once",
+                        "unique_attributes");
+        }
+    }
+    return {};
+}
+
+Result<void> check_shard(const TableSpec& spec, int shard) {
+    if (shard < 0 || shard >= spec.shard_count) {
+        return fail(Errc::invalid_argument,
+                    fmt::format("shard must be between 0 and {}", spec.shard_count - 1), "shard");
+    }
+    return {};
+}
+
+std::int64_t clamp_to_int64(std::uint64_t value) {
+    return static_cast<std::int64_t>(
+        std::min<std::uint64_t>(value, std::numeric_limits<std::int64_t>::max()));
+}
+
+}  // namespace
+
+// -------------------------------------------------------------------------------------------------
+
+struct SqliteStore::Impl {
+    Impl(SqliteOptions opts, const Clock& clk)
+        : options(std::move(opts)),
+          clock(clk),
+          readers(std::chrono::milliseconds(options.busy_timeout_ms)) {}
+
+    // Runs `body` in a BEGIN IMMEDIATE transaction on the writer, committing when it succeeds
+    // and rolling back otherwise. IMMEDIATE takes the write lock up front, so checks made inside
+    // (create_only, unique values) cannot be invalidated by another process before COMMIT.
+    template <typename Fn>
+    auto write(Fn&& body) -> decltype(body(std::declval<Connection&>())) {
+        std::lock_guard lock(writer_mutex);
+        Connection& conn = *writer;
+        conn.rollback();  // heals a transaction left open by an earlier failed rollback
+        if (auto begun = conn.exec("BEGIN IMMEDIATE"); !begun) {
+            return fail(std::move(begun.error()));
+        }
+        auto result = body(conn);
+        if (!result) {
+            conn.rollback();
+            return result;
+        }
+        if (auto committed = conn.exec("COMMIT"); !committed) {
+            conn.rollback();
+            return fail(std::move(committed.error()));
+        }
+        return result;
+    }
+
+    Result<std::shared_ptr<const TableInfo>> table(const std::string& name) {
+        std::lock_guard lock(tables_mutex);
+        auto it = tables.find(name);
+        if (it == tables.end()) {
+            return fail(Errc::not_found, fmt::format("table {} does not exist", name));
+        }
+        return it->second;
+    }
+
+    const SqliteOptions options;
+    const Clock& clock;
+
+    std::mutex writer_mutex;
+    std::unique_ptr<Connection> writer;  // guarded by writer_mutex
+    ReaderPool readers;
+
+    std::mutex tables_mutex;
+    // Specs as given to ensure_table, which is the only place unique_attributes are known.
+    std::unordered_map<std::string, std::shared_ptr<const TableInfo>> tables;  // by tables_mutex
+
+    ChangeSignal stream_signal;
+    ChangeSignal delivery_signal;
+};
+
+SqliteStore::SqliteStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+SqliteStore::~SqliteStore() = default;
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const SqliteOptions& options,
+                                                       const Clock& clock) {
+    if (options.path.empty()) {
+        return fail(Errc::invalid_argument, "database path is empty", "path");
+    }
+    if (options.reader_connections < 1) {
+        return fail(Errc::invalid_argument, "reader_connections must be at least 1",
+                    "reader_connections");
+    }
+    if (options.busy_timeout_ms < 0) {
+        return fail(Errc::invalid_argument, "busy_timeout_ms must not be negative",
+                    "busy_timeout_ms");
+    }
+    auto impl = std::make_unique<Impl>(options, clock);
+    auto writer = Connection::open(options.path, Role::writer, options.busy_timeout_ms);
+    if (!writer) return fail(std::move(writer.error()));
+    impl->writer = std::move(*writer);
+
+    auto migrated = impl->write([&](Connection& conn) -> Result<void> {
+        auto version = conn.prepare("PRAGMA user_version");
+        if (!version) return fail(std::move(version.error()));
+        auto row = version->step();
+        if (!row) return fail(std::move(row.error()));
+        const std::int64_t found = *row ? version->int64(0) : 0;
+        if (found == kSchemaVersion) return {};
+        if (found != 0) {
+            return fail(Errc::internal,
+                        fmt::format("database schema version {} is not the supported version {}",
+                                    found, kSchemaVersion));
+        }
+        return conn.exec_script(kSchema);
+    });
+    if (!migrated) return fail(with_path(std::move(migrated.error()), options.path));
+
+    for (int i = 0; i < options.reader_connections; ++i) {
+        auto reader = Connection::open(options.path, Role::reader, options.busy_timeout_ms);
+        if (!reader) return fail(std::move(reader.error()));
+        impl->readers.add(std::move(*reader));
+    }
+    return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(impl)));
+}
+
+// ---- tables -------------------------------------------------------------------------------------
+
+Result<TableInfo> SqliteStore::ensure_table(const TableSpec& spec) {
+    STORE_TRY(validate_spec(spec));
+    auto info = impl_->write([&](Connection& conn) -> Result<TableInfo> {
+        TableInfo out{spec, {}, 0};
+        auto stored = conn.prepare(
+            "SELECT key_attribute, view_type, shard_count, stream_label, created_ms "
+            "FROM tables WHERE name = ?1");
+        if (!stored) return fail(std::move(stored.error()));
+        STORE_TRY(stored->bind(spec.name));
+        auto row = stored->step();
+        if (!row) return fail(std::move(row.error()));
+        if (*row) {
+            const std::string key_attribute = stored->text(0);
+            const std::string view_type = stored->text(1);
+            const std::int64_t shard_count = stored->int64(2);
+            if (key_attribute != spec.key_attribute) {
+                return fail(Errc::invalid_argument,
+                            fmt::format("table {} has key attribute {}; it cannot become {}",
+                                        spec.name, key_attribute, spec.key_attribute),
+                            "key_attribute");
+            }
+            if (view_type != view_type_text(spec.view_type)) {
+                return fail(Errc::invalid_argument,
+                            fmt::format("table {} streams {}; the view type is fixed once the "
+                                        "stream exists and cannot become {}",
+                                        spec.name, view_type, view_type_text(spec.view_type)),
+                            "view_type");
+            }
+            if (shard_count != spec.shard_count) {
+                return fail(Errc::invalid_argument,
+                            fmt::format("table {} has {} shards; changing it to {} would reorder "
+                                        "its stream",
+                                        spec.name, shard_count, spec.shard_count),
+                            "shard_count");
+            }
+            out.stream_label = stored->text(3);
+            out.created_ms = stored->int64(4);
+        } else {
+            out.created_ms = impl_->clock.now_ms();
+            out.stream_label = iso8601_ms(out.created_ms);
+            if (!out.stream_label.empty() && out.stream_label.back() == 'Z') {
+                out.stream_label.pop_back();  // DynamoDB stream labels carry no zone suffix
+            }
+            auto insert = conn.prepare(
+                "INSERT INTO tables (name, key_attribute, view_type, shard_count, stream_label, "
+                "created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+            if (!insert) return fail(std::move(insert.error()));
+            STORE_TRY(insert->bind(spec.name, spec.key_attribute, view_type_text(spec.view_type),
+                                   spec.shard_count, out.stream_label, out.created_ms));
+            STORE_TRY(insert->run());
+        }
+        STORE_TRY(reconcile_unique_values(conn, spec));
+        return out;
+    });
+    if (!info) return info;
+    {
+        std::lock_guard lock(impl_->tables_mutex);
+        impl_->tables[spec.name] = std::make_shared<const TableInfo>(*info);
+    }
+    return info;
+}
+
+Result<TableInfo> SqliteStore::describe_table(const std::string& table) {
+    auto info = impl_->table(table);
+    if (!info) return fail(std::move(info.error()));
+    return **info;
+}
+
+// ---- items --------------------------------------------------------------------------------------
+
+Result<WriteResult> SqliteStore::put_item(const std::string& table, const Item& item,
+                                          PutMode mode) {
+    auto info = impl_->table(table);
+    if (!info) return fail(std::move(info.error()));
+    const TableSpec& spec = (*info)->spec;
+    STORE_TRY(validate_item(item));
+    auto key = item_key(spec, item);
+    if (!key) return fail(std::move(key.error()));
+
+    auto result = impl_->write([&](Connection& conn) -> Result<WriteResult> {
+        auto old = load_item(conn, table, *key);
+        if (!old) return fail(std::move(old.error()));
+        if (*old && mode == PutMode::create_only) {
+            return fail(Errc::conflict,
+                        fmt::format("an item with {} {} already exists", spec.key_attribute, *key),
+                        spec.key_attribute);
+        }
+        Change change{*key, std::move(*old), item};
+        auto sequence = apply_change(conn, spec, change, impl_->clock.now_ms());
+        if (!sequence) return fail(std::move(sequence.error()));
+        return WriteResult{std::move(change.old_item), std::move(change.new_item), *sequence};
+    });
+    if (result) impl_->stream_signal.notify();
+    return result;
+}
+
+Result<WriteResult> SqliteStore::update_item(const std::string& table, const std::string& key,
+                                             const ItemUpdate& update) {
+    auto info = impl_->table(table);
+    if (!info) return fail(std::move(info.error()));
+    const TableSpec& spec = (*info)->spec;
+    const json::value key_value = json::object{{"S", key}};
+    for (const auto& [name, value] : update.set) {
+        if (name.empty()) return fail(Errc::invalid_argument, "attribute names must not be empty");
+        STORE_TRY(validate_attribute_value(value, std::string(name)));
+        if (name == spec.key_attribute && value != key_value) {
+            return fail(Errc::invalid_argument,
+                        "the key attribute " + spec.key_attribute + " cannot be changed",
+                        spec.key_attribute);
+        }
+    }
+    for (const std::string& name : update.remove) {
+        if (name == spec.key_attribute) {
+            return fail(Errc::invalid_argument,
+                        "the key attribute " + spec.key_attribute + " cannot be removed",
+                        spec.key_attribute);
+        }
+        if (update.set.contains(name)) {
+            return fail(Errc::invalid_argument, name + " is both set and removed", name);
+        }
+    }
+
+    auto result = impl_->write([&](Connection& conn) -> Result<WriteResult> {
+        auto old = load_item(conn, table, key);
+        if (!old) return fail(std::move(old.error()));
+        if (!*old) {
+            return fail(Errc::not_found,
+                        fmt::format("no item with {} {} in table {}", spec.key_attribute, key,
+                                    table));
+        }
+        Item updated = **old;
+        for (const auto& [name, value] : update.set) updated.set_value(name, value);
+        for (const std::string& name : update.remove) updated.erase(name);
+        Change change{key, std::move(*old), std::move(updated)};
+        auto sequence = apply_change(conn, spec, change, impl_->clock.now_ms());
+        if (!sequence) return fail(std::move(sequence.error()));
+        return WriteResult{std::move(change.old_item), std::move(change.new_item), *sequence};
+    });
+    if (result) impl_->stream_signal.notify();
+    return result;
+}
+
+Result<WriteResult> SqliteStore::delete_item(const std::string& table, const std::string& key) {
+    auto info = impl_->table(table);
+    if (!info) return fail(std::move(info.error()));
+    const TableSpec& spec = (*info)->spec;
+
+    auto result = impl_->write([&](Connection& conn) -> Result<WriteResult> {
+        auto old = load_item(conn, table, key);
+        if (!old) return fail(std::move(old.error()));
+        if (!*old) {
+            return fail(Errc::not_found,
+                        fmt::format("no item with {} {} in table {}", spec.key_attribute, key,
+                                    table));
+        }
+        Change change{key, std::move(*old), std::nullopt};
+        auto sequence = apply_change(conn, spec, change, impl_->clock.now_ms());
+        if (!sequence) return fail(std::move(sequence.error()));
+        return WriteResult{std::move(change.old_item), std::nullopt, *sequence};
+    });
+    if (result) impl_->stream_signal.notify();
+    return result;
+}
+
+Result<std::optional<Item>> SqliteStore::get_item(const std::string& table,
+                                                  const std::string& key) {
+    STORE_TRY(impl_->table(table));
+    auto reader = impl_->readers.acquire();
+    if (!reader) return fail(std::move(reader.error()));
+    return load_item(**reader, table, key);
+}
+
+Result<ItemPage> SqliteStore::list_items(const std::string& table,
+                                         const std::optional<std::string>& cursor, int limit) {
+    STORE_TRY(impl_->table(table));
+    if (limit < 1 || limit > kMaxListLimit) {
+        return fail(Errc::invalid_argument,
+                    fmt::format("limit must be between 1 and {}", kMaxListLimit), "limit");
+    }
+    std::int64_t before = std::numeric_limits<std::int64_t>::max();
+    if (cursor) {
+        const std::string& text = *cursor;
+        const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), before);
+        if (text.empty() || ec != std::errc() || end != text.data() + text.size() ||
+            before <= 0) {
+            return fail(Errc::invalid_argument, "cursor is not one this service returned",
+                        "cursor");
+        }
+    }
+
+    auto reader = impl_->readers.acquire();
+    if (!reader) return fail(std::move(reader.error()));
+    auto stmt = (*reader)->prepare(
+        "SELECT pos, item_json FROM items WHERE table_name = ?1 AND pos < ?2 "
+        "ORDER BY pos DESC LIMIT ?3");
+    if (!stmt) return fail(std::move(stmt.error()));
+    // One row more than asked tells whether another page exists.
+    STORE_TRY(stmt->bind(table, before, limit + 1));
+    ItemPage page;
+    std::int64_t last_pos = 0;
+    for (;;) {
+        auto row = stmt->step();
+        if (!row) return fail(std::move(row.error()));
+        if (!*row) break;
+        if (static_cast<int>(page.items.size()) == limit) {
+            page.next_cursor = std::to_string(last_pos);
+            break;
+        }
+        last_pos = stmt->int64(0);
+        auto item = parse_stored_item(stmt->text(1));
+        if (!item) return fail(std::move(item.error()));
+        page.items.push_back(std::move(*item));
+    }
+    return page;
+}
+
+// ---- stream -------------------------------------------------------------------------------------
+
+Result<std::vector<ChangeRecord>> SqliteStore::read_shard(const std::string& table, int shard,
+                                                          std::uint64_t after_sequence,
+                                                          int limit) {
+    auto info = impl_->table(table);
+    if (!info) return fail(std::move(info.error()));
+    const TableSpec& spec = (*info)->spec;
+    STORE_TRY(check_shard(spec, shard));
+    if (limit < 1) return fail(Errc::invalid_argument, "limit must be at least 1", "limit");
+
+    auto reader = impl_->readers.acquire();
+    if (!reader) return fail(std::move(reader.error()));
+    auto stmt = (*reader)->prepare(
+        "SELECT sequence, event_name, event_id, created_ms, keys_json, new_image_json, "
+        "old_image_json, size_bytes FROM stream_records "
+        "WHERE table_name = ?1 AND shard = ?2 AND sequence > ?3 ORDER BY sequence LIMIT ?4");
+    if (!stmt) return fail(std::move(stmt.error()));
+    STORE_TRY(stmt->bind(table, shard, clamp_to_int64(after_sequence), limit));
+    std::vector<ChangeRecord> records;
+    for (;;) {
+        auto row = stmt->step();
+        if (!row) return fail(std::move(row.error()));
+        if (!*row) break;
+        ChangeRecord record;
+        record.sequence = static_cast<std::uint64_t>(stmt->int64(0));
+        record.table = table;
+        record.shard = shard;
+        auto event_name = parse_event_name(stmt->text(1));
+        if (!event_name) {
+            return fail(Errc::internal, "stored change record is corrupt: " +
+                                            event_name.error().message);
+        }
+        record.event_name = *event_name;
+        record.event_id = stmt->text(2);
+        record.created_ms = stmt->int64(3);
+        auto keys = parse_stored_object(stmt->text(4), "change record keys");
+        if (!keys) return fail(std::move(keys.error()));
+        record.keys = std::move(*keys);
+        if (!stmt->is_null(5)) {
+            auto image = parse_stored_object(stmt->text(5), "change record new image");
+            if (!image) return fail(std::move(image.error()));
+            record.new_image = std::move(*image);
+        }
+        if (!stmt->is_null(6)) {
+            auto image = parse_stored_object(stmt->text(6), "change record old image");
+            if (!image) return fail(std::move(image.error()));
+            record.old_image = std::move(*image);
+        }
+        record.size_bytes = static_cast<std::size_t>(stmt->int64(7));
+        record.view_type = spec.view_type;
+        records.push_back(std::move(record));
+    }
+    return records;
+}
+
+Result<std::uint64_t> SqliteStore::latest_sequence(const std::string& table, int shard) {
+    auto info = impl_->table(table);
+    if (!info) return fail(std::move(info.error()));
+    STORE_TRY(check_shard((*info)->spec, shard));
+    auto reader = impl_->readers.acquire();
+    if (!reader) return fail(std::move(reader.error()));
+    auto stmt = (*reader)->prepare(
+        "SELECT MAX(sequence) FROM stream_records WHERE table_name = ?1 AND shard = ?2");
+    if (!stmt) return fail(std::move(stmt.error()));
+    STORE_TRY(stmt->bind(table, shard));
+    auto row = stmt->step();
+    if (!row) return fail(std::move(row.error()));
+    if (!*row || stmt->is_null(0)) return std::uint64_t{0};
+    return static_cast<std::uint64_t>(stmt->int64(0));
+}
+
+Result<std::uint64_t> SqliteStore::trim_stream(const std::string& table, std::int64_t before_ms) {
+    STORE_TRY(impl_->table(table));
+    return impl_->write([&](Connection& conn) -> Result<std::uint64_t> {
+        auto stmt =
+            conn.prepare("DELETE FROM stream_records WHERE table_name = ?1 AND created_ms < ?2");
+        if (!stmt) return fail(std::move(stmt.error()));
+        STORE_TRY(stmt->bind(table, before_ms));
+        STORE_TRY(stmt->run());
+        return static_cast<std::uint64_t>(sqlite3_changes64(conn.db()));
+    });
+}
+
+// ---- checkpoints --------------------------------------------------------------------------------
+
+Result<std::optional<std::uint64_t>> SqliteStore::load_checkpoint(const std::string& consumer,
+                                                   const std::string& table, int shard) {
+    auto reader = impl_->readers.acquire();
+    if (!reader) return fail(std::move(reader.error()));
+    auto stmt = (*reader)->prepare(
+        "SELECT sequence FROM checkpoints "
+        "WHERE consumer = ?1 AND table_name = ?2 AND shard = ?3");
+    if (!stmt) return fail(std::move(stmt.error()));
+    STORE_TRY(stmt->bind(consumer, table, shard));
+    auto row = stmt->step();
+    if (!row) return fail(std::move(row.error()));
+    if (!*row) return std::optional<std::uint64_t>();
+    return std::optional<std::uint64_t>(static_cast<std::uint64_t>(stmt->int64(0)));
+}
+
+Result<void> SqliteStore::save_checkpoint(const std::string& consumer, const std::string& table,
+                                          int shard, std::uint64_t sequence) {
+    if (consumer.empty()) {
+        return fail(Errc::invalid_argument, "consumer name is empty", "consumer");
+    }
+    if (sequence > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+        return fail(Errc::invalid_argument, "sequence is out of range", "sequence");
+    }
+    return impl_->write([&](Connection& conn) -> Result<void> {
+        auto stmt = conn.prepare(
+            "INSERT INTO checkpoints (consumer, table_name, shard, sequence) "
+            "VALUES (?1, ?2, ?3, ?4) "
+            "ON CONFLICT (consumer, table_name, shard) DO UPDATE SET sequence = excluded.sequence");
+        if (!stmt) return fail(std::move(stmt.error()));
+        STORE_TRY(stmt->bind(consumer, table, shard, static_cast<std::int64_t>(sequence)));
+        return stmt->run();
+    });
+}
+
+// ---- deliveries ---------------------------------------------------------------------------------
+
+Result<bool> SqliteStore::add_delivery(const Delivery& delivery) {
+    if (delivery.candidate_id.empty()) {
+        return fail(Errc::invalid_argument, "candidate_id is empty", "candidate_id");
+    }
+    if (delivery.kind.empty()) return fail(Errc::invalid_argument, "kind is empty", "kind");
+    const std::int64_t now_ms = impl_->clock.now_ms();
+    auto inserted = impl_->write([&](Connection& conn) -> Result<bool> {
+        // ON CONFLICT DO NOTHING rather than INSERT OR IGNORE: only the (candidate, kind) clash
+        // is expected; OR IGNORE would also hide NOT NULL violations.
+        auto stmt = conn.prepare(fmt::format(
+            "INSERT INTO deliveries ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
+            "?12, ?13) ON CONFLICT (candidate_id, kind) DO NOTHING",
+            kDeliveryColumns));
+        if (!stmt) return fail(std::move(stmt.error()));
+        STORE_TRY(stmt->bind(delivery.candidate_id, delivery.kind, delivery.recipient,
+                             delivery.recipient_name, delivery.assignment, delivery.message_id,
+                             delivery_state_text(delivery.state), delivery.attempts,
+                             delivery.last_reply,
+                             delivery.created_ms != 0 ? delivery.created_ms : now_ms,
+                             delivery.updated_ms != 0 ? delivery.updated_ms : now_ms,
+                             delivery.next_attempt_ms, delivery.sent_ms));
+        STORE_TRY(stmt->run());
+        return sqlite3_changes64(conn.db()) == 1;
+    });
+    if (inserted && *inserted &&
+        (delivery.state == DeliveryState::pending || delivery.state == DeliveryState::retry)) {
+        impl_->delivery_signal.notify();
+    }
+    return inserted;
+}
+
+Result<std::optional<Delivery>> SqliteStore::get_delivery(const std::string& candidate_id,
+                                                          const std::string& kind) {
+    auto reader = impl_->readers.acquire();
+    if (!reader) return fail(std::move(reader.error()));
+    auto stmt = (*reader)->prepare(fmt::format(
+        "SELECT {} FROM deliveries WHERE candidate_id = ?1 AND kind = ?2", kDeliveryColumns));
+    if (!stmt) return fail(std::move(stmt.error()));
+    STORE_TRY(stmt->bind(candidate_id, kind));
+    auto found = read_deliveries(*stmt);
+    if (!found) return fail(std::move(found.error()));
+    if (found->empty()) return std::optional<Delivery>();
+    return std::optional<Delivery>(std::move(found->front()));
+}
+
+Result<std::vector<Delivery>> SqliteStore::deliveries_for(
+    const std::vector<std::string>& candidate_ids) {
+    std::vector<Delivery> out;
+    if (candidate_ids.empty()) return out;
+    auto reader = impl_->readers.acquire();
+    if (!reader) return fail(std::move(reader.error()));
+    // One snapshot for the whole batch; each lookup is a primary-key seek on one cached
+    // statement, which beats a variable-length IN list that would need a statement per size.
+    auto snapshot = ReadTransaction::begin(**reader);
+    if (!snapshot) return fail(std::move(snapshot.error()));
+    const std::string sql = fmt::format(
+        "SELECT {} FROM deliveries WHERE candidate_id = ?1 ORDER BY kind", kDeliveryColumns);
+    std::set<std::string_view> seen;
+    for (const std::string& candidate_id : candidate_ids) {
+        if (!seen.insert(candidate_id).second) continue;
+        auto stmt = (*reader)->prepare(sql);
+        if (!stmt) return fail(std::move(stmt.error()));
+        STORE_TRY(stmt->bind(candidate_id));
+        auto found = read_deliveries(*stmt);
+        if (!found) return fail(std::move(found.error()));
+        std::move(found->begin(), found->end(), std::back_inserter(out));
+    }
+    return out;
+}
+
+Result<std::vector<Delivery>> SqliteStore::claim_due_deliveries(std::int64_t now_ms, int limit) {
+    if (limit < 1) return fail(Errc::invalid_argument, "limit must be at least 1", "limit");
+    return impl_->write([&](Connection& conn) -> Result<std::vector<Delivery>> {
+        std::vector<std::pair<std::string, std::string>> due;
+        {
+            auto select = conn.prepare(
+                "SELECT candidate_id, kind FROM deliveries "
+                "WHERE state IN ('PENDING', 'RETRY') AND next_attempt_ms <= ?1 "
+                "ORDER BY next_attempt_ms, created_ms LIMIT ?2");
+            if (!select) return fail(std::move(select.error()));
+            STORE_TRY(select->bind(now_ms, limit));
+            for (;;) {
+                auto row = select->step();
+                if (!row) return fail(std::move(row.error()));
+                if (!*row) break;
+                due.emplace_back(select->text(0), select->text(1));
+            }
+        }
+        const std::string claim_sql = fmt::format(
+            "UPDATE deliveries SET state = 'SENDING', attempts = attempts + 1, "
+            "updated_ms = ?3 WHERE candidate_id = ?1 AND kind = ?2 RETURNING {}",
+            kDeliveryColumns);
+        std::vector<Delivery> claimed;
+        claimed.reserve(due.size());
+        for (const auto& [candidate_id, kind] : due) {
+            auto update = conn.prepare(claim_sql);
+            if (!update) return fail(std::move(update.error()));
+            STORE_TRY(update->bind(candidate_id, kind, now_ms));
+            auto rows = read_deliveries(*update);
+            if (!rows) return fail(std::move(rows.error()));
+            std::move(rows->begin(), rows->end(), std::back_inserter(claimed));
+        }
+        return claimed;
+    });
+}
+
+Result<void> SqliteStore::finish_delivery(const std::string& candidate_id, const std::string& kind,
+                                          DeliveryState state, const std::string& reply,
+                                          std::int64_t now_ms, std::int64_t next_attempt_ms) {
+    if (state != DeliveryState::sent && state != DeliveryState::retry &&
+        state != DeliveryState::failed) {
+        return fail(Errc::invalid_argument, "an attempt ends as SENT, RETRY or FAILED", "state");
+    }
+    auto finished = impl_->write([&](Connection& conn) -> Result<void> {
+        std::int64_t next = 0;
+        std::int64_t sent = 0;
+        {
+            auto current = conn.prepare(
+                "SELECT state, next_attempt_ms, sent_ms FROM deliveries "
+                "WHERE candidate_id = ?1 AND kind = ?2");
+            if (!current) return fail(std::move(current.error()));
+            STORE_TRY(current->bind(candidate_id, kind));
+            auto row = current->step();
+            if (!row) return fail(std::move(row.error()));
+            if (!*row) {
+                return fail(Errc::not_found,
+                            fmt::format("no {} delivery for candidate {}", kind, candidate_id));
+            }
+            const std::string current_state = current->text(0);
+            if (current_state != delivery_state_text(DeliveryState::sending)) {
+                return fail(Errc::conflict,
+                            fmt::format("the {} delivery for candidate {} is {}, not SENDING",
+                                        kind, candidate_id, current_state));
+            }
+            next = state == DeliveryState::retry ? next_attempt_ms : current->int64(1);
+            sent = state == DeliveryState::sent ? now_ms : current->int64(2);
+        }
+        auto update = conn.prepare(
+            "UPDATE deliveries SET state = ?3, last_reply = ?4, updated_ms = ?5, "
+            "next_attempt_ms = ?6, sent_ms = ?7 WHERE candidate_id = ?1 AND kind = ?2");
+        if (!update) return fail(std::move(update.error()));
+        STORE_TRY(update->bind(candidate_id, kind, delivery_state_text(state), reply, now_ms,
+                               next, sent));
+        return update->run();
+    });
+    if (finished && state == DeliveryState::retry) impl_->delivery_signal.notify();
+    return finished;
+}
+
+Result<int> SqliteStore::requeue_interrupted_deliveries(std::int64_t now_ms) {
+    auto requeued = impl_->write([&](Connection& conn) -> Result<int> {
+        auto stmt = conn.prepare(
+            "UPDATE deliveries SET state = 'RETRY', next_attempt_ms = ?1, updated_ms = ?1, "
+            "last_reply = ?2 WHERE state = 'SENDING'");
+        if (!stmt) return fail(std::move(stmt.error()));
+        STORE_TRY(stmt->bind(now_ms,
+                             std::string_view("interrupted: the service stopped during the "
+                                              "attempt, so the message may already have been "
+                                              "sent")));
+        STORE_TRY(stmt->run());
+        return static_cast<int>(sqlite3_changes64(conn.db()));
+    });
+    if (requeued && *requeued > 0) impl_->delivery_signal.notify();
+    return requeued;
+}
+
+Result<std::optional<std::int64_t>> SqliteStore::next_delivery_due_ms() {
+    auto reader = impl_->readers.acquire();
+    if (!reader) return fail(std::move(reader.error()));
+    auto stmt = (*reader)->prepare(
+        "SELECT MIN(next_attempt_ms) FROM deliveries WHERE state IN ('PENDING', 'RETRY')");
+    if (!stmt) return fail(std::move(stmt.error()));
+    auto row = stmt->step();
+    if (!row) return fail(std::move(row.error()));
+    if (!*row || stmt->is_null(0)) return std::optional<std::int64_t>();
+    return std::optional<std::int64_t>(stmt->int64(0));
+}
+
+ChangeSignal& SqliteStore::stream_signal() { return impl_->stream_signal; }
+ChangeSignal& SqliteStore::delivery_signal() { return impl_->delivery_signal; }
+
+Result<void> SqliteStore::checkpoint() {
+    std::lock_guard lock(impl_->writer_mutex);
+    // PASSIVE copies what it can without waiting on readers or blocking the next writer.
+    return impl_->writer->exec("PRAGMA wal_checkpoint(PASSIVE)");
+}
+
+}  // namespace hirestream::store

@@ -1,0 +1,803 @@
+#include "store/sqlite/sqlite_store.h"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <atomic>
+#include <filesystem>
+#include <latch>
+#include <map>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include <boost/json/parse.hpp>
+#include <gtest/gtest.h>
+
+#include "common/ids.h"
+
+namespace hirestream::store {
+namespace {
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+constexpr const char* kTable = "candidates-test";
+
+Item candidate(const std::string& id, const std::string& email = "") {
+    Item item;
+    item.set_string("id", id);
+    if (!email.empty()) item.set_string("email", email);
+    item.set_number("experience", std::int64_t{3});
+    return item;
+}
+
+Delivery delivery_for(const std::string& candidate_id, std::int64_t due_ms) {
+    Delivery d;
+    d.candidate_id = candidate_id;
+    d.recipient = candidate_id + "@example.com";
+    d.recipient_name = "Ada " + candidate_id;
+    d.assignment = "rate-limiter";
+    d.message_id = candidate_id + ".rate-limiter@hirestream";
+    d.next_attempt_ms = due_ms;
+    return d;
+}
+
+class SqliteStoreTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        dir_ = fs::temp_directory_path() / ("hirestream-store-test-" + random_hex(8));
+        fs::create_directories(dir_);
+        reopen();
+    }
+    void TearDown() override {
+        store_.reset();
+        std::error_code ec;
+        fs::remove_all(dir_, ec);
+    }
+
+    std::string db_path() const { return (dir_ / "store.db").string(); }
+
+    SqliteStore& reopen(int busy_timeout_ms = 5000) {
+        store_.reset();
+        auto opened = SqliteStore::open({db_path(), 2, busy_timeout_ms}, clock_);
+        if (!opened) throw std::runtime_error(opened.error().message);
+        store_ = std::move(*opened);
+        return *store_;
+    }
+
+    TableSpec spec(StreamViewType view = StreamViewType::new_and_old_images) const {
+        TableSpec s;
+        s.name = kTable;
+        s.view_type = view;
+        s.shard_count = 4;
+        s.unique_attributes = {"email"};
+        return s;
+    }
+
+    SqliteStore& store() { return *store_; }
+
+    // Every record of the table across its shards, in sequence order.
+    std::vector<ChangeRecord> all_records(int shard_count = 4) {
+        std::vector<ChangeRecord> out;
+        for (int shard = 0; shard < shard_count; ++shard) {
+            auto records = store().read_shard(kTable, shard, 0, 1000);
+            EXPECT_TRUE(records) << records.error().message;
+            if (records) out.insert(out.end(), records->begin(), records->end());
+        }
+        std::sort(out.begin(), out.end(),
+                  [](const auto& a, const auto& b) { return a.sequence < b.sequence; });
+        return out;
+    }
+
+    fs::path dir_;
+    ManualClock clock_{1'780'000'000'000};
+    std::unique_ptr<SqliteStore> store_;
+};
+
+// ---- items --------------------------------------------------------------------------------------
+
+// Protects that every attribute type is stored and read back byte for byte, in order.
+TEST_F(SqliteStoreTest, ItemWithEveryAttributeTypeRoundTripsThroughPutAndGet) {
+    ASSERT_TRUE(store().ensure_table(spec()));
+    auto item = Item::from_json(json::parse(R"({
+        "id": {"S": "c-1"}, "experience": {"N": "-12.5e3"}, "photo": {"B": "aGk="},
+        "active": {"BOOL": false}, "nickname": {"NULL": true},
+        "history": {"L": [{"S": "a"}, {"M": {"n": {"N": "1"}}}]},
+        "address": {"M": {"city": {"S": "Oslo"}}},
+        "tags": {"SS": ["cpp", "sql"]}, "scores": {"NS": ["1", "2.5"]},
+        "blobs": {"BS": ["aGk=", "aGV5"]}
+    })"));
+    ASSERT_TRUE(item);
+    ASSERT_TRUE(store().put_item(kTable, *item, PutMode::create_only));
+
+    auto got = store().get_item(kTable, "c-1");
+    ASSERT_TRUE(got);
+    ASSERT_TRUE(got->has_value());
+    EXPECT_EQ((*got)->to_json_text(), item->to_json_text());
+    EXPECT_FALSE(store().get_item(kTable, "c-2")->has_value());
+}
+
+// Protects the store's own check of items: bad values and keys never reach the database.
+TEST_F(SqliteStoreTest, PutRejectsInvalidAttributesAndKeysNamingTheField) {
+    ASSERT_TRUE(store().ensure_table(spec()));
+    Item bad_number = candidate("c-1");
+    bad_number.set_number("experience", "lots");
+    auto result = store().put_item(kTable, bad_number, PutMode::upsert);
+    ASSERT_FALSE(result);
+    EXPECT_EQ(result.error().code, Errc::invalid_argument);
+    EXPECT_EQ(result.error().field, "experience");
+
+    Item no_key;
+    no_key.set_string("email", "a@example.com");
+    Item numeric_key;
+    numeric_key.set_number("id", std::int64_t{7});
+    Item empty_key;
+    empty_key.set_string("id", "");
+    for (const Item& item : {no_key, numeric_key, empty_key}) {
+        auto refused = store().put_item(kTable, item, PutMode::upsert);
+        ASSERT_FALSE(refused);
+        EXPECT_EQ(refused.error().code, Errc::invalid_argument);
+        EXPECT_EQ(refused.error().field, "id");
+    }
+    EXPECT_TRUE(all_records().empty());
+}
+
+// Protects attribute_not_exists(id) semantics and that a refused write leaves no record.
+TEST_F(SqliteStoreTest, CreateOnlyRefusesAnExistingKey) {
+    ASSERT_TRUE(store().ensure_table(spec()));
+    ASSERT_TRUE(store().put_item(kTable, candidate("c-1"), PutMode::create_only));
+    auto again = store().put_item(kTable, candidate("c-1"), PutMode::create_only);
+    ASSERT_FALSE(again);
+    EXPECT_EQ(again.error().code, Errc::conflict);
+    EXPECT_EQ(again.error().field, "id");
+    EXPECT_EQ(all_records().size(), 1u);
+}
+
+// Protects update semantics: set and remove apply, the rest of the item is kept.
+TEST_F(SqliteStoreTest, UpdateSetsAndRemovesAttributes) {
+    ASSERT_TRUE(store().ensure_table(spec()));
+    Item item = candidate("c-1", "a@example.com");
+    item.set_string("note", "call back");
+    ASSERT_TRUE(store().put_item(kTable, item, PutMode::create_only));
+
+    ItemUpdate update;
+    update.set["experience"] = json::object{{"N", "9"}};
+    update.set["status"] = json::object{{"S", "invited"}};
+    update.remove = {"note"};
+    auto result = store().update_item(kTable, "c-1", update);
+    ASSERT_TRUE(result) << result.error().message;
+    ASSERT_TRUE(result->old_item && result->new_item);
+    EXPECT_EQ(result->old_item->string_attr("note"), "call back");
+    EXPECT_EQ(result->new_item->number_attr("experience"), "9");
+    EXPECT_FALSE(result->new_item->contains("note"));
+
+    auto stored = store().get_item(kTable, "c-1");
+    ASSERT_TRUE(stored && stored->has_value());
+    EXPECT_EQ((*stored)->to_json_text(), result->new_item->to_json_text());
+    EXPECT_EQ((*stored)->string_attr("email"), "a@example.com");
+    EXPECT_EQ((*stored)->string_attr("status"), "invited");
+}
+
+// Protects the key's immutability: an update can neither change nor drop it.
+TEST_F(SqliteStoreTest, UpdateRefusesToChangeOrRemoveTheKey) {
+    ASSERT_TRUE(store().ensure_table(spec()));
+    ASSERT_TRUE(store().put_item(kTable, candidate("c-1"), PutMode::create_only));
+    ItemUpdate change;
+    change.set["id"] = json::object{{"S", "c-2"}};
+    ItemUpdate removal;
+    removal.remove = {"id"};
+    ItemUpdate bad_value;
+    bad_value.set["experience"] = json::object{{"N", "many"}};
+    for (const ItemUpdate& update : {change, removal, bad_value}) {
+        auto result = store().update_item(kTable, "c-1", update);
+        ASSERT_FALSE(result);
+        EXPECT_EQ(result.error().code, Errc::invalid_argument);
+    }
+    ItemUpdate same_key;
+    same_key.set["id"] = json::object{{"S", "c-1"}};
+    EXPECT_TRUE(store().update_item(kTable, "c-1", same_key));
+}
+
+// Protects not_found for writes to nothing, and that they append no record.
+TEST_F(SqliteStoreTest, UpdateOrDeleteOfMissingItemIsNotFound) {
+    ASSERT_TRUE(store().ensure_table(spec()));
+    ItemUpdate update;
+    update.set["status"] = json::object{{"S", "x"}};
+    EXPECT_EQ(store().update_item(kTable, "ghost", update).error().code, Errc::not_found);
+    EXPECT_EQ(store().delete_item(kTable, "ghost").error().code, Errc::not_found);
+    EXPECT_TRUE(all_records().empty());
+}
+
+// Protects not_found for a table nobody declared, on every item and stream call.
+TEST_F(SqliteStoreTest, UnknownTableIsNotFound) {
+    EXPECT_EQ(store().put_item("nope", candidate("c"), PutMode::upsert).error().code,
+              Errc::not_found);
+    EXPECT_EQ(store().get_item("nope", "c").error().code, Errc::not_found);
+    EXPECT_EQ(store().delete_item("nope", "c").error().code, Errc::not_found);
+    EXPECT_EQ(store().list_items("nope", std::nullopt, 10).error().code, Errc::not_found);
+    EXPECT_EQ(store().read_shard("nope", 0, 0, 10).error().code, Errc::not_found);
+    EXPECT_EQ(store().latest_sequence("nope", 0).error().code, Errc::not_found);
+    EXPECT_EQ(store().trim_stream("nope", 0).error().code, Errc::not_found);
+    EXPECT_EQ(store().describe_table("nope").error().code, Errc::not_found);
+}
+
+// ---- unique attributes --------------------------------------------------------------------------
+
+// Protects the duplicate-candidate rule: a second item with the same email is refused.
+TEST_F(SqliteStoreTest, UniqueAttributeClashIsAConflictNamingTheAttribute) {
+    ASSERT_TRUE(store().ensure_table(spec()));
+    ASSERT_TRUE(store().put_item(kTable, candidate("c-1", "a@example.com"), PutMode::create_only));
+    auto clash = store().put_item(kTable, candidate("c-2", "a@example.com"), PutMode::create_only);
+    ASSERT_FALSE(clash);
+    EXPECT_EQ(clash.error().code, Errc::conflict);
+    EXPECT_EQ(clash.error().field, "email");
+    EXPECT_EQ(clash.error().message, "email is already on file");
+
+    ItemUpdate steal;
+    steal.set["email"] = json::object{{"S", "a@example.com"}};
+    ASSERT_TRUE(store().put_item(kTable, candidate("c-3", "c@example.com"), PutMode::create_only));
+    auto stolen = store().update_item(kTable, "c-3", steal);
+    ASSERT_FALSE(stolen);
+    EXPECT_EQ(stolen.error().field, "email");
+    EXPECT_FALSE(store().get_item(kTable, "c-2")->has_value());
+    EXPECT_EQ(all_records().size(), 2u);
+}
+
+// Protects atomicity of the uniqueness check under concurrent submissions.
+TEST_F(SqliteStoreTest, ConcurrentInsertsOfOneEmailLetExactlyOneSucceed) {
+    ASSERT_TRUE(store().ensure_table(spec()));
+    constexpr int kThreads = 8;
+    std::latch start(kThreads);
+    std::atomic<int> succeeded{0};
+    std::atomic<int> conflicts{0};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kThreads; ++i) {
+        threads.emplace_back([&, i] {
+            start.arrive_and_wait();
+            auto result = store().put_item(kTable, candidate("c-" + std::to_string(i), "same@x.io"),
+                                           PutMode::create_only);
+            if (result) {
+                ++succeeded;
+            } else if (result.error().code == Errc::conflict && result.error().field == "email") {
+                ++conflicts;
+            }
+        });
+    }
+    for (auto& thread : threads) thread.join();
+    EXPECT_EQ(succeeded.load(), 1);
+    EXPECT_EQ(conflicts.load(), kThreads - 1);
+    EXPECT_EQ(all_records().size(), 1u);
+}
+
+// Protects that a deleted or re-addressed candidate frees its email for someone else.
+TEST_F(SqliteStoreTest, UniqueValueIsReleasedOnDeleteAndUpdate) {
+    ASSERT_TRUE(store().ensure_table(spec()));
+    ASSERT_TRUE(store().put_item(kTable, candidate("c-1", "a@example.com"), PutMode::create_only));
+    ASSERT_TRUE(store().delete_item(kTable, "c-1"));
+    ASSERT_TRUE(store().put_item(kTable, candidate("c-2", "a@example.com"), PutMode::create_only));
+
+    ItemUpdate readdress;
+    readdress.set["email"] = json::object{{"S", "b@example.com"}};
+    ASSERT_TRUE(store().update_item(kTable, "c-2", readdress));
+    EXPECT_TRUE(store().put_item(kTable, candidate("c-3", "a@example.com"), PutMode::create_only));
+
+    ItemUpdate drop;
+    drop.remove = {"email"};
+    ASSERT_TRUE(store().update_item(kTable, "c-2", drop));
+    EXPECT_TRUE(store().put_item(kTable, candidate("c-4", "b@example.com"), PutMode::create_only));
+}
+
+// Protects that an item never conflicts with itself when upserted or updated.
+TEST_F(SqliteStoreTest, UpsertAndUpdateKeepTheItemsOwnUniqueValue) {
+    ASSERT_TRUE(store().ensure_table(spec()));
+    ASSERT_TRUE(store().put_item(kTable, candidate("c-1", "a@example.com"), PutMode::create_only));
+    EXPECT_TRUE(store().put_item(kTable, candidate("c-1", "a@example.com"), PutMode::upsert));
+    ItemUpdate update;
+    update.set["email"] = json::object{{"S", "a@example.com"}};
+    update.set["status"] = json::object{{"S", "invited"}};
+    EXPECT_TRUE(store().update_item(kTable, "c-1", update));
+}
+
+// Protects that declaring an attribute unique later covers the items already stored, and that
+// existing duplicates are reported instead of silently tolerated.
+TEST_F(SqliteStoreTest, EnsureTableIndexesExistingItemsForANewUniqueAttribute) {
+    TableSpec loose = spec();
+    loose.unique_attributes.clear();
+    ASSERT_TRUE(store().ensure_table(loose));
+    ASSERT_TRUE(store().put_item(kTable, candidate("c-1", "a@example.com"), PutMode::create_only));
+
+    ASSERT_TRUE(store().ensure_table(spec()));
+    auto clash = store().put_item(kTable, candidate("c-2", "a@example.com"), PutMode::create_only);
+    ASSERT_FALSE(clash);
+    EXPECT_EQ(clash.error().field, "email");
+
+    ASSERT_TRUE(store().ensure_table(loose));
+    ASSERT_TRUE(store().put_item(kTable, candidate("c-2", "a@example.com"), PutMode::create_only));
+    auto refused = store().ensure_table(spec());
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code, Errc::conflict);
+    EXPECT_EQ(refused.error().field, "email");
+}
+
+// ---- change records -----------------------------------------------------------------------------
+
+class ViewTypeTest : public SqliteStoreTest,
+                     public ::testing::WithParamInterface<StreamViewType> {};
+
+// Protects the stream contract: one record per write, in the same transaction, carrying the
+// images the view type asks for (never an old image on INSERT nor a new one on REMOVE).
+TEST_P(ViewTypeTest, EachWriteAppendsExactlyOneRecordWithTheViewTypesImages) {
+    const StreamViewType view = GetParam();
+    ASSERT_TRUE(store().ensure_table(spec(view)));
+    auto put = store().put_item(kTable, candidate("c-1", "a@example.com"), PutMode::create_only);
+    ASSERT_TRUE(put);
+    Item replaced = candidate("c-1", "a@example.com");
+    replaced.set_string("status", "screened");
+    auto upsert = store().put_item(kTable, replaced, PutMode::upsert);
+    ASSERT_TRUE(upsert);
+    ItemUpdate update;
+    update.set["status"] = json::object{{"S", "invited"}};
+    auto updated = store().update_item(kTable, "c-1", update);
+    ASSERT_TRUE(updated);
+    auto deleted = store().delete_item(kTable, "c-1");
+    ASSERT_TRUE(deleted);
+
+    const auto records = all_records();
+    ASSERT_EQ(records.size(), 4u);
+    const std::vector<WriteResult> writes = {*put, *upsert, *updated, *deleted};
+    const EventName expected[] = {EventName::insert, EventName::modify, EventName::modify,
+                                  EventName::remove};
+    const bool wants_new =
+        view == StreamViewType::new_image || view == StreamViewType::new_and_old_images;
+    const bool wants_old =
+        view == StreamViewType::old_image || view == StreamViewType::new_and_old_images;
+    for (std::size_t i = 0; i < records.size(); ++i) {
+        const ChangeRecord& record = records[i];
+        SCOPED_TRACE(i);
+        EXPECT_EQ(record.sequence, writes[i].sequence);
+        EXPECT_EQ(record.event_name, expected[i]);
+        EXPECT_EQ(record.view_type, view);
+        EXPECT_EQ(record.keys, (json::object{{"id", json::object{{"S", "c-1"}}}}));
+        EXPECT_EQ(record.shard, shard_for_key("c-1", 4));
+        const bool has_new = wants_new && expected[i] != EventName::remove;
+        const bool has_old = wants_old && expected[i] != EventName::insert;
+        ASSERT_EQ(record.new_image.has_value(), has_new);
+        ASSERT_EQ(record.old_image.has_value(), has_old);
+        if (has_new) {
+            EXPECT_EQ(*record.new_image, writes[i].new_item->attributes());
+        }
+        if (has_old) {
+            EXPECT_EQ(*record.old_image, writes[i].old_item->attributes());
+        }
+    }
+    EXPECT_FALSE(put->old_item);
+    EXPECT_FALSE(deleted->new_item);
+}
+
+INSTANTIATE_TEST_SUITE_P(AllViewTypes, ViewTypeTest,
+                         ::testing::Values(StreamViewType::keys_only, StreamViewType::new_image,
+                                           StreamViewType::old_image,
+                                           StreamViewType::new_and_old_images),
+                         [](const auto& info) { return std::string(view_type_text(info.param)); });
+
+// Protects the record fields a Lambda sees: a unique 32-hex event id, the write time, a size.
+TEST_F(SqliteStoreTest, ChangeRecordCarriesEventIdCreationTimeAndSize) {
+    ASSERT_TRUE(store().ensure_table(spec()));
+    ASSERT_TRUE(store().put_item(kTable, candidate("c-1"), PutMode::create_only));
+    clock_.advance(1500ms);
+    ASSERT_TRUE(store().delete_item(kTable, "c-1"));
+    const auto records = all_records();
+    ASSERT_EQ(records.size(), 2u);
+    EXPECT_EQ(records[0].created_ms, 1'780'000'000'000);
+    EXPECT_EQ(records[1].created_ms, 1'780'000'001'500);
+    EXPECT_NE(records[0].event_id, records[1].event_id);
+    for (const ChangeRecord& record : records) {
+        EXPECT_EQ(record.event_id.size(), 32u);
+        EXPECT_EQ(record.event_id.find_first_not_of("0123456789abcdef"), std::string::npos);
+        EXPECT_GE(record.size_bytes, 1u);
+        EXPECT_EQ(record.table, kTable);
+    }
+}
+
+// Protects ordering: sequences rise in commit order and each item's records stay in write order
+// within its shard.
+TEST_F(SqliteStoreTest, SequencesStrictlyIncreaseAndEachShardKeepsWriteOrder) {
+    ASSERT_TRUE(store().ensure_table(spec()));
+    std::map<std::string, std::vector<std::uint64_t>> written;  // key -> sequences in order
+    std::uint64_t previous = 0;
+    for (int round = 0; round < 3; ++round) {
+        for (int i = 0; i < 12; ++i) {
+            const std::string key = "c-" + std::to_string(i);
+            Item item = candidate(key);
+            item.set_number("round", std::int64_t{round});
+            auto result = store().put_item(kTable, item, PutMode::upsert);
+            ASSERT_TRUE(result);
+            EXPECT_GT(result->sequence, previous);
+            previous = result->sequence;
+            written[key].push_back(result->sequence);
+        }
+    }
+    std::set<int> shards_used;
+    std::size_t total = 0;
+    for (int shard = 0; shard < 4; ++shard) {
+        auto records = store().read_shard(kTable, shard, 0, 1000);
+        ASSERT_TRUE(records);
+        total += records->size();
+        std::map<std::string, std::vector<std::uint64_t>> seen;
+        for (std::size_t i = 0; i < records->size(); ++i) {
+            const ChangeRecord& record = (*records)[i];
+            if (i > 0) {
+                EXPECT_GT(record.sequence, (*records)[i - 1].sequence);
+            }
+            const std::string key(record.keys.at("id").at("S").as_string());
+            EXPECT_EQ(shard_for_key(key, 4), shard);
+            seen[key].push_back(record.sequence);
+            shards_used.insert(shard);
+        }
+        for (const auto& [key, sequences] : seen) EXPECT_EQ(sequences, written[key]) << key;
+    }
+    EXPECT_EQ(total, 36u);
+    EXPECT_GT(shards_used.size(), 1u);
+
+    // Reading after a sequence continues exactly where the reader stopped.
+    const int shard = shard_for_key("c-0", 4);
+    auto first = store().read_shard(kTable, shard, 0, 2);
+    ASSERT_TRUE(first);
+    ASSERT_EQ(first->size(), 2u);
+    auto rest = store().read_shard(kTable, shard, first->back().sequence, 1000);
+    ASSERT_TRUE(rest);
+    auto whole = store().read_shard(kTable, shard, 0, 1000);
+    EXPECT_EQ(first->size() + rest->size(), whole->size());
+    EXPECT_EQ(store().latest_sequence(kTable, shard), whole->back().sequence);
+}
+
+// Protects retention: only records older than the cut-off go, newer ones stay readable.
+TEST_F(SqliteStoreTest, TrimRemovesOnlyRecordsOlderThanTheCutoff) {
+    ASSERT_TRUE(store().ensure_table(spec()));
+    ASSERT_TRUE(store().put_item(kTable, candidate("old"), PutMode::create_only));
+    clock_.advance(25h);
+    const std::int64_t cutoff = clock_.now_ms() - std::chrono::milliseconds(24h).count();
+    ASSERT_TRUE(store().put_item(kTable, candidate("new"), PutMode::create_only));
+
+    auto trimmed = store().trim_stream(kTable, cutoff);
+    ASSERT_TRUE(trimmed);
+    EXPECT_EQ(*trimmed, 1u);
+    const auto records = all_records();
+    ASSERT_EQ(records.size(), 1u);
+    EXPECT_EQ(records[0].keys.at("id").at("S").as_string(), "new");
+    EXPECT_TRUE(store().get_item(kTable, "old")->has_value());  // items are not touched
+}
+
+// Protects consumers' checkpoints: after the whole stream is trimmed, new sequences must still
+// be above every sequence handed out before.
+TEST_F(SqliteStoreTest, SequencesKeepIncreasingAfterTheStreamIsTrimmedEmpty) {
+    ASSERT_TRUE(store().ensure_table(spec()));
+    auto before = store().put_item(kTable, candidate("c-1"), PutMode::create_only);
+    ASSERT_TRUE(before);
+    clock_.advance(1s);
+    ASSERT_EQ(store().trim_stream(kTable, clock_.now_ms()), 1u);
+    EXPECT_EQ(store().latest_sequence(kTable, shard_for_key("c-1", 4)), 0u);
+    reopen();
+    ASSERT_TRUE(store().ensure_table(spec()));
+    auto after = store().put_item(kTable, candidate("c-1"), PutMode::upsert);
+    ASSERT_TRUE(after);
+    EXPECT_GT(after->sequence, before->sequence);
+}
+
+// Protects the stream calls' argument checks: a shard the table does not have is refused.
+TEST_F(SqliteStoreTest, StreamCallsRejectAShardOutsideTheTable) {
+    ASSERT_TRUE(store().ensure_table(spec()));
+    EXPECT_EQ(store().read_shard(kTable, 4, 0, 10).error().field, "shard");
+    EXPECT_EQ(store().read_shard(kTable, -1, 0, 10).error().field, "shard");
+    EXPECT_EQ(store().read_shard(kTable, 0, 0, 0).error().field, "limit");
+    EXPECT_EQ(store().latest_sequence(kTable, 4).error().field, "shard");
+}
+
+// ---- listing ------------------------------------------------------------------------------------
+
+// Protects paging: newest first, every item exactly once, no cursor after the last page, and an
+// upsert does not move an item.
+TEST_F(SqliteStoreTest, ListItemsPagesNewestFirstWithACursor) {
+    ASSERT_TRUE(store().ensure_table(spec()));
+    for (int i = 0; i < 25; ++i) {
+        ASSERT_TRUE(store().put_item(kTable, candidate("c-" + std::to_string(i)),
+                                     PutMode::create_only));
+    }
+    ASSERT_TRUE(store().put_item(kTable, candidate("c-3"), PutMode::upsert));
+
+    std::vector<std::string> keys;
+    std::vector<std::size_t> page_sizes;
+    std::optional<std::string> cursor;
+    do {
+        auto page = store().list_items(kTable, cursor, 10);
+        ASSERT_TRUE(page) << page.error().message;
+        page_sizes.push_back(page->items.size());
+        for (const Item& item : page->items) keys.emplace_back(*item.string_attr("id"));
+        cursor = page->next_cursor;
+    } while (cursor);
+    EXPECT_EQ(page_sizes, (std::vector<std::size_t>{10, 10, 5}));
+    ASSERT_EQ(keys.size(), 25u);
+    for (int i = 0; i < 25; ++i) EXPECT_EQ(keys[i], "c-" + std::to_string(24 - i));
+
+    auto exact = store().list_items(kTable, std::nullopt, 25);
+    ASSERT_TRUE(exact);
+    EXPECT_EQ(exact->items.size(), 25u);
+    EXPECT_FALSE(exact->next_cursor);
+}
+
+// Protects input checking of list_items: a forged cursor or an out-of-range limit is refused.
+TEST_F(SqliteStoreTest, ListItemsRejectsAMalformedCursorAndLimit) {
+    ASSERT_TRUE(store().ensure_table(spec()));
+    for (const char* cursor : {"", "abc", "-1", "0", "12x", " 12", "99999999999999999999999"}) {
+        auto page = store().list_items(kTable, std::string(cursor), 10);
+        ASSERT_FALSE(page) << cursor;
+        EXPECT_EQ(page.error().code, Errc::invalid_argument);
+        EXPECT_EQ(page.error().field, "cursor");
+    }
+    EXPECT_EQ(store().list_items(kTable, std::nullopt, 0).error().field, "limit");
+    EXPECT_EQ(store().list_items(kTable, std::nullopt, 1001).error().field, "limit");
+}
+
+// ---- tables -------------------------------------------------------------------------------------
+
+// Protects the stream ARN: its label is set once and survives restarts.
+TEST_F(SqliteStoreTest, EnsureTableKeepsTheStreamLabelAcrossReopen) {
+    clock_.set_ms(1'795'600'800'000);  // 2026-11-25T10:00:00.000Z
+    auto created = store().ensure_table(spec());
+    ASSERT_TRUE(created);
+    EXPECT_EQ(created->stream_label, "2026-11-25T10:00:00.000");
+    EXPECT_EQ(created->created_ms, 1'795'600'800'000);
+
+    clock_.advance(48h);
+    reopen();
+    auto reopened = store().ensure_table(spec());
+    ASSERT_TRUE(reopened);
+    EXPECT_EQ(reopened->stream_label, "2026-11-25T10:00:00.000");
+    auto described = store().describe_table(kTable);
+    ASSERT_TRUE(described);
+    EXPECT_EQ(described->stream_label, "2026-11-25T10:00:00.000");
+    EXPECT_EQ(described->spec.unique_attributes, std::vector<std::string>{"email"});
+}
+
+// Protects DynamoDB's rule that a stream's view type, and the table's key and sharding, are
+// fixed once the stream exists.
+TEST_F(SqliteStoreTest, EnsureTableRefusesAChangedViewTypeKeyOrShardCount) {
+    ASSERT_TRUE(store().ensure_table(spec()));
+    reopen();
+    TableSpec view = spec(StreamViewType::keys_only);
+    TableSpec key = spec();
+    key.key_attribute = "candidate_id";
+    TableSpec shards = spec();
+    shards.shard_count = 8;
+    const std::pair<TableSpec, const char*> cases[] = {
+        {view, "view_type"}, {key, "key_attribute"}, {shards, "shard_count"}};
+    for (const auto& [changed, field] : cases) {
+        auto refused = store().ensure_table(changed);
+        ASSERT_FALSE(refused) << field;
+        EXPECT_EQ(refused.error().code, Errc::invalid_argument);
+        EXPECT_EQ(refused.error().field, field);
+    }
+    EXPECT_TRUE(store().ensure_table(spec()));
+}
+
+// ---- checkpoints --------------------------------------------------------------------------------
+
+// Protects exactly-once processing across restarts: checkpoints live in the database file.
+TEST_F(SqliteStoreTest, CheckpointsSurviveReopeningTheDatabase) {
+    EXPECT_EQ(store().load_checkpoint("mailer", kTable, 2).value(), std::nullopt);
+    ASSERT_TRUE(store().save_checkpoint("mailer", kTable, 2, 41));
+    ASSERT_TRUE(store().save_checkpoint("mailer", kTable, 2, 42));
+    ASSERT_TRUE(store().save_checkpoint("audit", kTable, 2, 7));
+    reopen();
+    EXPECT_EQ(store().load_checkpoint("mailer", kTable, 2).value(), 42u);
+    EXPECT_EQ(store().load_checkpoint("audit", kTable, 2).value(), 7u);
+    EXPECT_EQ(store().load_checkpoint("mailer", kTable, 3).value(), std::nullopt);
+}
+
+// ---- deliveries ---------------------------------------------------------------------------------
+
+// Protects the one-email-per-candidate rule: a replayed stream cannot add a second delivery.
+TEST_F(SqliteStoreTest, AddingTheSameDeliveryTwiceKeepsTheFirst) {
+    EXPECT_EQ(store().add_delivery(delivery_for("c-1", 0)), true);
+    Delivery replay = delivery_for("c-1", 0);
+    replay.assignment = "other";
+    EXPECT_EQ(store().add_delivery(replay), false);
+    auto stored = store().get_delivery("c-1", "assignment");
+    ASSERT_TRUE(stored && stored->has_value());
+    EXPECT_EQ((*stored)->assignment, "rate-limiter");
+    EXPECT_EQ((*stored)->state, DeliveryState::pending);
+    EXPECT_EQ((*stored)->created_ms, clock_.now_ms());
+    EXPECT_FALSE(store().get_delivery("c-1", "reminder")->has_value());
+}
+
+// Protects claiming: due deliveries move to SENDING with an attempt counted, oldest due first,
+// and a claimed delivery is not handed out twice.
+TEST_F(SqliteStoreTest, ClaimMovesDueDeliveriesToSendingAndCountsAttempts) {
+    const std::int64_t now = clock_.now_ms();
+    ASSERT_TRUE(store().add_delivery(delivery_for("late", now - 10)));
+    ASSERT_TRUE(store().add_delivery(delivery_for("early", now - 500)));
+    ASSERT_TRUE(store().add_delivery(delivery_for("future", now + 60'000)));
+
+    auto claimed = store().claim_due_deliveries(now, 10);
+    ASSERT_TRUE(claimed);
+    ASSERT_EQ(claimed->size(), 2u);
+    EXPECT_EQ((*claimed)[0].candidate_id, "early");
+    EXPECT_EQ((*claimed)[1].candidate_id, "late");
+    for (const Delivery& d : *claimed) {
+        EXPECT_EQ(d.state, DeliveryState::sending);
+        EXPECT_EQ(d.attempts, 1);
+        EXPECT_EQ(d.updated_ms, now);
+    }
+    EXPECT_TRUE(store().claim_due_deliveries(now, 10)->empty());
+    auto limited = store().claim_due_deliveries(now + 60'000, 1);
+    ASSERT_TRUE(limited);
+    ASSERT_EQ(limited->size(), 1u);
+    EXPECT_EQ((*limited)[0].candidate_id, "future");
+}
+
+// Protects the outcome states: SENT records when, RETRY waits for its time and counts again,
+// FAILED is final.
+TEST_F(SqliteStoreTest, FinishRecordsSentRetryAndFailed) {
+    const std::int64_t now = clock_.now_ms();
+    for (const char* id : {"ok", "again", "bad"}) {
+        ASSERT_TRUE(store().add_delivery(delivery_for(id, now)));
+    }
+    ASSERT_EQ(store().claim_due_deliveries(now, 10)->size(), 3u);
+    ASSERT_TRUE(store().finish_delivery("ok", "assignment", DeliveryState::sent, "250 OK",
+                                        now + 1, 0));
+    ASSERT_TRUE(store().finish_delivery("again", "assignment", DeliveryState::retry,
+                                        "451 try later", now + 1, now + 30'000));
+    ASSERT_TRUE(store().finish_delivery("bad", "assignment", DeliveryState::failed,
+                                        "550 no such user", now + 1, 0));
+
+    auto ok = store().get_delivery("ok", "assignment");
+    EXPECT_EQ((*ok)->state, DeliveryState::sent);
+    EXPECT_EQ((*ok)->sent_ms, now + 1);
+    EXPECT_EQ((*ok)->last_reply, "250 OK");
+    auto bad = store().get_delivery("bad", "assignment");
+    EXPECT_EQ((*bad)->state, DeliveryState::failed);
+    EXPECT_EQ((*bad)->last_reply, "550 no such user");
+
+    EXPECT_TRUE(store().claim_due_deliveries(now + 29'999, 10)->empty());
+    EXPECT_EQ(store().next_delivery_due_ms().value(), std::optional<std::int64_t>(now + 30'000));
+    auto retried = store().claim_due_deliveries(now + 30'000, 10);
+    ASSERT_TRUE(retried);
+    ASSERT_EQ(retried->size(), 1u);
+    EXPECT_EQ((*retried)[0].candidate_id, "again");
+    EXPECT_EQ((*retried)[0].attempts, 2);
+    EXPECT_EQ(store().next_delivery_due_ms().value(), std::nullopt);
+}
+
+// Protects the state machine: only a SENDING delivery can be finished.
+TEST_F(SqliteStoreTest, FinishRefusesADeliveryThatIsNotSending) {
+    ASSERT_TRUE(store().add_delivery(delivery_for("c-1", 0)));
+    auto early = store().finish_delivery("c-1", "assignment", DeliveryState::sent, "250", 1, 0);
+    ASSERT_FALSE(early);
+    EXPECT_EQ(early.error().code, Errc::conflict);
+    EXPECT_EQ(store().finish_delivery("ghost", "assignment", DeliveryState::sent, "", 1, 0)
+                  .error()
+                  .code,
+              Errc::not_found);
+    EXPECT_EQ(store().finish_delivery("c-1", "assignment", DeliveryState::pending, "", 1, 0)
+                  .error()
+                  .field,
+              "state");
+}
+
+// Protects recovery: a send interrupted by a crash is retried after restart, not lost.
+TEST_F(SqliteStoreTest, InterruptedDeliveriesBecomeDueAfterReopen) {
+    const std::int64_t now = clock_.now_ms();
+    ASSERT_TRUE(store().add_delivery(delivery_for("c-1", now)));
+    ASSERT_TRUE(store().add_delivery(delivery_for("c-2", now)));
+    ASSERT_EQ(store().claim_due_deliveries(now, 10)->size(), 2u);
+    ASSERT_TRUE(store().finish_delivery("c-2", "assignment", DeliveryState::sent, "250", now, 0));
+
+    reopen();  // the process died with c-1 in SENDING
+    clock_.advance(5s);
+    EXPECT_TRUE(store().claim_due_deliveries(clock_.now_ms(), 10)->empty());
+    const auto seen = store().delivery_signal().version();
+    EXPECT_EQ(store().requeue_interrupted_deliveries(clock_.now_ms()), 1);
+    EXPECT_GT(store().delivery_signal().version(), seen);
+    auto claimed = store().claim_due_deliveries(clock_.now_ms(), 10);
+    ASSERT_TRUE(claimed);
+    ASSERT_EQ(claimed->size(), 1u);
+    EXPECT_EQ((*claimed)[0].candidate_id, "c-1");
+    EXPECT_EQ((*claimed)[0].attempts, 2);
+    EXPECT_EQ(store().get_delivery("c-2", "assignment")->value().state, DeliveryState::sent);
+}
+
+// Protects the batch lookup used to show delivery status next to each candidate.
+TEST_F(SqliteStoreTest, DeliveriesForReturnsEveryKindOfTheGivenCandidates) {
+    ASSERT_TRUE(store().add_delivery(delivery_for("c-1", 0)));
+    Delivery reminder = delivery_for("c-1", 0);
+    reminder.kind = "reminder";
+    ASSERT_TRUE(store().add_delivery(reminder));
+    ASSERT_TRUE(store().add_delivery(delivery_for("c-2", 0)));
+    ASSERT_TRUE(store().add_delivery(delivery_for("c-3", 0)));
+
+    auto found = store().deliveries_for({"c-1", "c-3", "c-1", "missing"});
+    ASSERT_TRUE(found);
+    std::vector<std::pair<std::string, std::string>> keys;
+    for (const Delivery& d : *found) keys.emplace_back(d.candidate_id, d.kind);
+    EXPECT_EQ(keys, (std::vector<std::pair<std::string, std::string>>{
+                        {"c-1", "assignment"}, {"c-1", "reminder"}, {"c-3", "assignment"}}));
+    EXPECT_TRUE(store().deliveries_for({})->empty());
+}
+
+// ---- signals, faults, maintenance ---------------------------------------------------------------
+
+// Protects wake-ups: stream readers and the mailer learn of work without polling.
+TEST_F(SqliteStoreTest, SignalsAreNotifiedAfterWrites) {
+    ASSERT_TRUE(store().ensure_table(spec()));
+    auto stream_seen = store().stream_signal().version();
+    ASSERT_TRUE(store().put_item(kTable, candidate("c-1"), PutMode::create_only));
+    EXPECT_GT(store().stream_signal().version(), stream_seen);
+    stream_seen = store().stream_signal().version();
+    ItemUpdate update;
+    update.set["status"] = json::object{{"S", "invited"}};
+    ASSERT_TRUE(store().update_item(kTable, "c-1", update));
+    EXPECT_GT(store().stream_signal().version(), stream_seen);
+    stream_seen = store().stream_signal().version();
+    ASSERT_TRUE(store().delete_item(kTable, "c-1"));
+    EXPECT_GT(store().stream_signal().version(), stream_seen);
+    stream_seen = store().stream_signal().version();
+    EXPECT_FALSE(store().delete_item(kTable, "c-1"));
+    EXPECT_EQ(store().stream_signal().version(), stream_seen);  // nothing committed
+
+    auto delivery_seen = store().delivery_signal().version();
+    ASSERT_TRUE(store().add_delivery(delivery_for("c-1", 0)));
+    EXPECT_GT(store().delivery_signal().version(), delivery_seen);
+    delivery_seen = store().delivery_signal().version();
+    ASSERT_EQ(store().add_delivery(delivery_for("c-1", 0)), false);
+    EXPECT_EQ(store().delivery_signal().version(), delivery_seen);
+    ASSERT_EQ(store().claim_due_deliveries(clock_.now_ms(), 1)->size(), 1u);
+    ASSERT_TRUE(store().finish_delivery("c-1", "assignment", DeliveryState::retry, "451", 0, 1));
+    EXPECT_GT(store().delivery_signal().version(), delivery_seen);
+}
+
+// Protects the error mapping for a locked database: callers get unavailable (retry later),
+// and reads keep working while another writer holds the lock (WAL).
+TEST_F(SqliteStoreTest, WriteWhileAnotherProcessHoldsTheLockIsUnavailable) {
+    reopen(/*busy_timeout_ms=*/0);
+    ASSERT_TRUE(store().ensure_table(spec()));
+    ASSERT_TRUE(store().put_item(kTable, candidate("c-1"), PutMode::create_only));
+
+    sqlite3* other = nullptr;
+    ASSERT_EQ(sqlite3_open(db_path().c_str(), &other), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+    auto blocked = store().put_item(kTable, candidate("c-2"), PutMode::create_only);
+    EXPECT_TRUE(store().get_item(kTable, "c-1")->has_value());
+    sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr);
+    sqlite3_close(other);
+
+    ASSERT_FALSE(blocked);
+    EXPECT_EQ(blocked.error().code, Errc::unavailable);
+    EXPECT_NE(blocked.error().message.find("busy"), std::string::npos);
+    EXPECT_TRUE(store().put_item(kTable, candidate("c-2"), PutMode::create_only));
+    EXPECT_EQ(all_records().size(), 2u);
+}
+
+// Protects the start-up error: a database that cannot be created names its path.
+TEST_F(SqliteStoreTest, OpeningInAMissingFolderIsUnavailableNamingThePath) {
+    const std::string path = (dir_ / "missing" / "store.db").string();
+    auto opened = SqliteStore::open({path, 1, 100}, clock_);
+    ASSERT_FALSE(opened);
+    EXPECT_EQ(opened.error().code, Errc::unavailable);
+    EXPECT_NE(opened.error().message.find(path), std::string::npos);
+}
+
+// Protects the maintenance path: a passive checkpoint succeeds while the store is in use and
+// the data stays readable after reopening.
+TEST_F(SqliteStoreTest, CheckpointKeepsDataReadable) {
+    ASSERT_TRUE(store().ensure_table(spec()));
+    ASSERT_TRUE(store().put_item(kTable, candidate("c-1"), PutMode::create_only));
+    ASSERT_TRUE(store().checkpoint());
+    reopen();
+    ASSERT_TRUE(store().ensure_table(spec()));
+    EXPECT_TRUE(store().get_item(kTable, "c-1")->has_value());
+}
+
+}  // namespace
+}  // namespace hirestream::store
