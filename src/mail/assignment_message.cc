@@ -16,10 +16,14 @@ Message build_assignment_message(const store::Delivery& delivery, const SenderSe
     m.reply_to = sender.reply_to;
     m.subject = sender.subject;
     const auto url = assignment_url(sender.public_url, assignment.name);
+    // The link stands on a line of its own: short enough that no transfer encoding folds it,
+    // so it stays clickable even in a client that shows the raw text.
     m.text_body = fmt::format(
         "Hello {},\r\n"
         "\r\n"
-        "please download your coding assignment \"{}\" from {}\r\n"
+        "please download your coding assignment \"{}\" from:\r\n"
+        "\r\n"
+        "{}\r\n"
         "\r\n"
         "The assignment is also attached to this email as {}.zip.\r\n"
         "\r\n"

@@ -4,6 +4,8 @@
 // "<date>-<message id>.eml" so a listing is in sending order. Sending the same Message-ID again
 // overwrites its file: the folder never holds a duplicate. Thread-safe.
 
+#include <map>
+#include <mutex>
 #include <string>
 
 #include "mail/transport.h"
@@ -20,6 +22,10 @@ public:
 
 private:
     std::string folder_;
+    // File name by sanitized message id, built by scanning the folder at construction, so a
+    // re-sent Message-ID finds the file written before (also by an earlier run).
+    std::mutex files_mutex_;
+    std::map<std::string, std::string> files_by_id_;
 };
 
 }  // namespace hirestream::mail

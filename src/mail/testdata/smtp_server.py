@@ -53,7 +53,9 @@ class Handler:
         lines = [f"mail_from {envelope.mail_from}"]
         lines += [f"rcpt {r}" for r in envelope.rcpt_tos]
         lines.append(f"peer_port {session.peer[1]}")
-        lines.append(f"tls {1 if session.ssl else 0}")
+        # session.ssl is set by STARTTLS only; implicit TLS shows on the transport.
+        tls = session.ssl is not None or server.transport.get_extra_info("ssl_object") is not None
+        lines.append(f"tls {1 if tls else 0}")
         if session.authenticated and isinstance(session.auth_data, LoginPassword):
             lines.append(f"auth {session.auth_data.login.decode()}")
         with open(base + ".env", "w") as f:
@@ -72,7 +74,9 @@ class Authenticator:
     def __call__(self, server, session, envelope, mechanism, auth_data):
         ok = (isinstance(auth_data, LoginPassword) and auth_data.login == self.user
               and auth_data.password == self.password)
-        return AuthResult(success=ok, auth_data=auth_data if ok else None)
+        # handled=False: aiosmtpd itself replies 235 or 535 (handled=True would mean we had
+        # replied, and a failed AUTH would then hang without an answer).
+        return AuthResult(success=ok, handled=False, auth_data=auth_data if ok else None)
 
 
 class BoundController(Controller):

@@ -1,0 +1,195 @@
+#include "mail/delivery_worker.h"
+
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <filesystem>
+#include <mutex>
+
+#include "common/ids.h"
+#include "store/sqlite/sqlite_store.h"
+
+namespace hirestream::mail {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Answers each send with the next scripted outcome (then "250 OK"). A transport fault switch:
+// the real SMTP server's replies are covered by the end-to-end tests; here the worker's state
+// machine is driven through every outcome with a manual clock.
+class ScriptedTransport final : public Transport {
+  public:
+    SendOutcome send(const Envelope& envelope, const std::string& mime,
+                     const std::string& message_id) override {
+        std::lock_guard lock(mutex_);
+        sent.push_back({envelope, mime, message_id});
+        if (script.empty()) return {SendOutcome::Kind::sent, 250, "250 OK"};
+        auto o = script.front();
+        script.pop_front();
+        return o;
+    }
+    std::string describe() const override { return "scripted"; }
+
+    struct Sent {
+        Envelope envelope;
+        std::string mime;
+        std::string message_id;
+    };
+    std::mutex mutex_;
+    std::deque<SendOutcome> script;
+    std::vector<Sent> sent;
+};
+
+class DeliveryWorkerTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        dir_ = fs::temp_directory_path() / ("hs-worker-" + random_hex(6));
+        fs::create_directories(dir_);
+        auto s = store::SqliteStore::open({(dir_ / "db.sqlite").string()}, clock_);
+        ASSERT_TRUE(s) << s.error().message;
+        store_ = std::move(*s);
+        options_.sender.from = {"Hiring Team", "hiring@example.com"};
+        options_.sender.reply_to = {{"", "recruiting@example.com"}};
+        options_.sender.public_url = "http://127.0.0.1:8080";
+        options_.assignments["assignment1"] = {"assignment1", "Assignment 1",
+                                               std::string("PK\x03\x04zip\0bytes", 13)};
+        options_.max_attempts = 3;
+        options_.initial_backoff = std::chrono::milliseconds(1000);
+        options_.max_backoff = std::chrono::milliseconds(8000);
+    }
+    void TearDown() override {
+        store_.reset();
+        fs::remove_all(dir_);
+    }
+    void add(const std::string& id, const std::string& email) {
+        store::Delivery d;
+        d.candidate_id = id;
+        d.recipient = email;
+        d.recipient_name = "José Müller";
+        d.assignment = "assignment1";
+        d.message_id = id + "@example.com";
+        d.created_ms = d.updated_ms = d.next_attempt_ms = clock_.now_ms();
+        ASSERT_TRUE(store_->add_delivery(d).value());
+    }
+    store::Delivery get(const std::string& id) {
+        return store_->get_delivery(id, "assignment").value().value();
+    }
+
+    fs::path dir_;
+    ManualClock clock_;
+    std::unique_ptr<store::SqliteStore> store_;
+    ScriptedTransport transport_;
+    DeliveryWorkerOptions options_;
+};
+
+// An accepted message is SENT, addressed to the candidate, with the zip and the link.
+TEST_F(DeliveryWorkerTest, AcceptedMessageIsSentOnceWithAttachmentAndLink) {
+    DeliveryWorker worker(*store_, transport_, clock_, options_);
+    add("c1", "jose@example.com");
+    EXPECT_EQ(worker.send_due(10).value(), 1);
+    EXPECT_EQ(worker.send_due(10).value(), 0);
+    ASSERT_EQ(transport_.sent.size(), 1u);
+    const auto& sent = transport_.sent[0];
+    EXPECT_EQ(sent.envelope.recipients, std::vector<std::string>{"jose@example.com"});
+    EXPECT_EQ(sent.envelope.mail_from, "hiring@example.com");
+    EXPECT_EQ(sent.message_id, "c1@example.com");
+    EXPECT_NE(sent.mime.find("Message-ID: <c1@example.com>"), std::string::npos);
+    EXPECT_NE(sent.mime.find("http://127.0.0.1:8080/assignments/assignment1.zip"),
+              std::string::npos);
+    EXPECT_NE(sent.mime.find("assignment1.zip"), std::string::npos);
+    auto d = get("c1");
+    EXPECT_EQ(d.state, store::DeliveryState::sent);
+    EXPECT_EQ(d.attempts, 1);
+    EXPECT_EQ(d.last_reply, "250 OK");
+}
+
+// A 4xx is retried only when its backoff has passed, and then sent.
+TEST_F(DeliveryWorkerTest, TransientFailureIsRetriedAfterBackoff) {
+    transport_.script.push_back({SendOutcome::Kind::transient, 451, "451 4.3.0 try later"});
+    DeliveryWorker worker(*store_, transport_, clock_, options_);
+    add("c1", "a@example.com");
+    EXPECT_EQ(worker.send_due(10).value(), 1);
+    auto d = get("c1");
+    EXPECT_EQ(d.state, store::DeliveryState::retry);
+    EXPECT_EQ(d.last_reply, "451 4.3.0 try later");
+    EXPECT_GE(d.next_attempt_ms, clock_.now_ms() + 500);  // jitter keeps at least half
+    EXPECT_LE(d.next_attempt_ms, clock_.now_ms() + 1000);
+    EXPECT_EQ(worker.send_due(10).value(), 0);  // not due yet
+    clock_.advance(std::chrono::milliseconds(1000));
+    EXPECT_EQ(worker.send_due(10).value(), 1);
+    EXPECT_EQ(get("c1").state, store::DeliveryState::sent);
+    EXPECT_EQ(get("c1").attempts, 2);
+    EXPECT_EQ(transport_.sent.size(), 2u);
+}
+
+// A 5xx is FAILED with the server's reply and never tried again.
+TEST_F(DeliveryWorkerTest, PermanentFailureIsFailedWithReply) {
+    transport_.script.push_back(
+        {SendOutcome::Kind::permanent, 550, "550 5.1.1 mailbox unavailable"});
+    DeliveryWorker worker(*store_, transport_, clock_, options_);
+    add("c1", "gone@example.com");
+    EXPECT_EQ(worker.send_due(10).value(), 1);
+    clock_.advance(std::chrono::hours(1));
+    EXPECT_EQ(worker.send_due(10).value(), 0);
+    auto d = get("c1");
+    EXPECT_EQ(d.state, store::DeliveryState::failed);
+    EXPECT_EQ(d.last_reply, "550 5.1.1 mailbox unavailable");
+    EXPECT_EQ(transport_.sent.size(), 1u);
+}
+
+// After maxAttempts transient failures the delivery is FAILED, saying why.
+TEST_F(DeliveryWorkerTest, GivesUpAfterMaxAttempts) {
+    for (int i = 0; i < 5; ++i) {
+        transport_.script.push_back({SendOutcome::Kind::transient, 0, "connection refused"});
+    }
+    DeliveryWorker worker(*store_, transport_, clock_, options_);
+    add("c1", "a@example.com");
+    for (int i = 0; i < 5; ++i) {
+        (void)worker.send_due(10);
+        clock_.advance(std::chrono::seconds(10));
+    }
+    auto d = get("c1");
+    EXPECT_EQ(d.state, store::DeliveryState::failed);
+    EXPECT_EQ(d.attempts, 3);
+    EXPECT_NE(d.last_reply.find("gave up after 3 attempts"), std::string::npos);
+}
+
+// Backoff doubles from the initial value and stops at the maximum.
+TEST_F(DeliveryWorkerTest, BackoffDoublesUpToTheCap) {
+    DeliveryWorker worker(*store_, transport_, clock_, options_);
+    EXPECT_EQ(worker.backoff(1).count(), 1000);
+    EXPECT_EQ(worker.backoff(2).count(), 2000);
+    EXPECT_EQ(worker.backoff(4).count(), 8000);
+    EXPECT_EQ(worker.backoff(40).count(), 8000);
+}
+
+// A candidate field that would inject a header fails the delivery instead of sending it.
+TEST_F(DeliveryWorkerTest, HeaderInjectionFailsTheDeliveryWithoutSending) {
+    DeliveryWorker worker(*store_, transport_, clock_, options_);
+    store::Delivery d;
+    d.candidate_id = "c2";
+    d.recipient = "x@example.com";
+    d.recipient_name = "Eve\r\nBcc: victim@example.com";
+    d.assignment = "assignment1";
+    d.message_id = "c2@example.com";
+    ASSERT_TRUE(store_->add_delivery(d).value());
+    EXPECT_EQ(worker.send_due(10).value(), 1);
+    EXPECT_TRUE(transport_.sent.empty());
+    EXPECT_EQ(get("c2").state, store::DeliveryState::failed);
+}
+
+// A delivery left SENDING by a crash is sent again after start (the documented window).
+TEST_F(DeliveryWorkerTest, InterruptedDeliveryIsRequeuedAtStart) {
+    add("c1", "a@example.com");
+    ASSERT_EQ(store_->claim_due_deliveries(clock_.now_ms(), 10).value().size(), 1u);
+    EXPECT_EQ(get("c1").state, store::DeliveryState::sending);
+    DeliveryWorker worker(*store_, transport_, clock_, options_);
+    options_.threads = 0;
+    DeliveryWorker idle(*store_, transport_, clock_, options_);
+    ASSERT_TRUE(idle.start());
+    EXPECT_EQ(worker.send_due(10).value(), 1);
+    EXPECT_EQ(get("c1").state, store::DeliveryState::sent);
+}
+
+}  // namespace
+}  // namespace hirestream::mail
