@@ -118,7 +118,9 @@ void DeliveryWorker::run(std::stop_token stop) {
     int failures = 0;
     while (!stop.stop_requested()) {
         const auto seen = signal.version();
-        auto handled = send_due(4);
+        // One at a time: a delivery is SENDING only while it is really in flight, so a crash
+        // leaves as few as possible to requeue.
+        auto handled = send_due(1);
         if (!handled) {
             ++failures;
             spdlog::warn("delivery queue unavailable error=\"{}\"", handled.error().message);
