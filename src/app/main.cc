@@ -3,15 +3,27 @@
 
 #include <signal.h>
 
+#include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
+#include <sstream>
+#include <thread>
 
 #include <CLI/CLI.hpp>
+#include <boost/json.hpp>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "app/api_client.h"
+#include "app/function_factory.h"
 #include "app/service.h"
+#include "common/ids.h"
 #include "common/log.h"
 #include "config/config.h"
+#include "store/sqlite/sqlite_store.h"
+#include "stream/stream_record.h"
+#include "triggers/invocation_log.h"
 
 #ifndef HIRESTREAM_VERSION
 #define HIRESTREAM_VERSION "0.0.0"
@@ -19,41 +31,71 @@
 
 namespace {
 
-constexpr int kExitConfig = 2;
-constexpr int kExitStart = 1;
+namespace json = boost::json;
+using namespace hirestream;
 
-int serve(const std::string& config_path) {
-    // Block the stop signals before any thread starts, so every thread inherits the mask and
-    // sigwait below is the one place they arrive.
+constexpr int kExitConfig = 2;
+constexpr int kExitFailure = 1;
+
+struct CommonOptions {
+    std::string config_path;
+    std::string stage;
+    std::string region;
+};
+
+void add_common(CLI::App* cmd, CommonOptions& o) {
+    cmd->add_option("-c,--config", o.config_path,
+                    "YAML config file (default: $HIRESTREAM_CONFIG, else built-in defaults)");
+    cmd->add_option("--stage", o.stage, "Stage, as ${opt:stage} (default: provider.stage)");
+    cmd->add_option("--region", o.region, "Region, as ${opt:region} (default: provider.region)");
+}
+
+// Loads the config or prints the error naming the key and returns nullopt.
+std::optional<config::Config> load(const CommonOptions& o) {
+    auto env = config::process_environment();
+    config::ConfigSource source;
+    source.path = o.config_path;
+    if (source.path.empty()) {
+        if (auto it = env.find("HIRESTREAM_CONFIG"); it != env.end()) source.path = it->second;
+    }
+    source.env = std::move(env);
+    if (!o.stage.empty()) source.options["stage"] = o.stage;
+    if (!o.region.empty()) source.options["region"] = o.region;
+    auto config = config::load_config(source);
+    if (!config) {
+        const auto& e = config.error();
+        std::cerr << "config error: " << (e.field.empty() ? "" : e.field + ": ") << e.message
+                  << "\n";
+        return std::nullopt;
+    }
+    return std::move(*config);
+}
+
+// Blocks SIGINT and SIGTERM in every thread started after this; returns the set to sigwait on.
+sigset_t block_stop_signals() {
     sigset_t signals;
     sigemptyset(&signals);
     sigaddset(&signals, SIGINT);
     sigaddset(&signals, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    return signals;
+}
+
+int serve(const CommonOptions& o) {
+    const sigset_t signals = block_stop_signals();
     signal(SIGPIPE, SIG_IGN);
+    auto config = load(o);
+    if (!config) return kExitConfig;
+    init_logging(config->log_level, config->log_format);
 
-    auto env = hirestream::config::process_environment();
-    std::string path = config_path;
-    if (path.empty()) {
-        if (auto it = env.find("HIRESTREAM_CONFIG"); it != env.end()) path = it->second;
-    }
-    auto config = hirestream::config::load_config({path, env});
-    if (!config) {
-        const auto& e = config.error();
-        std::cerr << "config error: " << (e.field.empty() ? "" : e.field + ": ") << e.message
-                  << "\n";
-        return kExitConfig;
-    }
-    hirestream::init_logging(config->log_level, config->log_format);
-
-    hirestream::app::Service service(std::move(*config));
+    app::Service service(std::move(*config));
     auto started = service.start();
     if (!started) {
         const auto& e = started.error();
         std::cerr << "start-up failed: " << (e.field.empty() ? "" : e.field + ": ") << e.message
                   << "\n";
         service.stop();
-        return e.code == hirestream::Errc::invalid_argument ? kExitConfig : kExitStart;
+        return e.code == Errc::invalid_argument ? kExitConfig : kExitFailure;
     }
     std::cout << "hirestream " << HIRESTREAM_VERSION << "\n"
               << "api: " << started->api_url << "\n"
@@ -62,7 +104,6 @@ int serve(const std::string& config_path) {
               << std::flush;
     spdlog::info("hirestream started api={} mail=\"{}\" data={}", started->api_url,
                  started->mail, started->database);
-
     int received = 0;
     sigwait(&signals, &received);
     spdlog::info("stopping signal={}", received);
@@ -71,17 +112,258 @@ int serve(const std::string& config_path) {
     return 0;
 }
 
+std::string base_url(const config::Config& c, const std::string& url) {
+    if (!url.empty()) return url;
+    const std::string host = c.server.host == "0.0.0.0" ? "127.0.0.1" : c.server.host;
+    return fmt::format("http://{}:{}", host, c.server.port);
+}
+
+int logs(const CommonOptions& o, const std::string& function, bool tail, const std::string& since) {
+    auto config = load(o);
+    if (!config) return kExitConfig;
+    SystemClock clock;
+    triggers::LogQuery query;
+    query.dir = config->data_dir + "/logs";
+    query.function = function;
+    query.follow = tail;
+    if (!since.empty()) {
+        auto t = triggers::parse_since(since, clock);
+        if (!t) {
+            std::cerr << "--since: " << t.error().message << "\n";
+            return kExitConfig;
+        }
+        query.since_ms = *t;
+    }
+    const sigset_t signals = block_stop_signals();
+    std::stop_source stop;
+    std::jthread waiter;
+    if (tail) {
+        waiter = std::jthread([&signals, &stop] {
+            int received = 0;
+            sigwait(&signals, &received);
+            stop.request_stop();
+        });
+    }
+    auto printed = triggers::print_logs(query, clock, std::cout, stop.get_token());
+    if (tail && waiter.joinable()) {
+        // print_logs returned (an error): wake the waiter so it can end.
+        pthread_kill(waiter.native_handle(), SIGTERM);
+    }
+    if (!printed) {
+        std::cerr << printed.error().message << "\n";
+        return printed.error().code == Errc::not_found ? kExitFailure : kExitFailure;
+    }
+    return 0;
+}
+
+// `serverless invoke local`: one invocation with a given event, its log lines and its answer.
+int invoke(const CommonOptions& o, const std::string& function, const std::string& path) {
+    auto config = load(o);
+    if (!config) return kExitConfig;
+    init_logging("warn", config->log_format);
+    const config::FunctionConfig* fn = nullptr;
+    for (const auto& f : config->functions) {
+        if (f.name == function) fn = &f;
+    }
+    if (!fn) {
+        std::cerr << "no function " << function << " in the config\n";
+        return kExitConfig;
+    }
+    std::stringstream text;
+    if (path == "-") {
+        text << std::cin.rdbuf();
+    } else {
+        std::ifstream in(path);
+        if (!in) {
+            std::cerr << "cannot read " << path << "\n";
+            return kExitConfig;
+        }
+        text << in.rdbuf();
+    }
+    boost::system::error_code ec;
+    auto event = json::parse(text.str(), ec);
+    const auto* records = !ec && event.is_object() ? event.as_object().if_contains("Records")
+                                                   : nullptr;
+    if (!records || !records->is_array()) {
+        std::cerr << path << ": the event must be {\"Records\": [...]} as a Lambda receives it\n";
+        return kExitConfig;
+    }
+    SystemClock clock;
+    std::error_code fs_ec;
+    std::filesystem::create_directories(config->data_dir, fs_ec);
+    auto store = store::SqliteStore::open({config->data_dir + "/hirestream.db"}, clock);
+    if (!store) {
+        std::cerr << "data.dir: " << store.error().message << "\n";
+        return kExitFailure;
+    }
+    auto table = (*store)->ensure_table(config->candidates.spec);
+    if (!table) {
+        std::cerr << "tables.candidates: " << table.error().message << "\n";
+        return kExitFailure;
+    }
+    const stream::StreamIdentity identity{config->region, config->account_id,
+                                          config->candidates.spec.name, table->stream_label};
+    triggers::Batch batch{&identity, 0, {}};
+    for (const auto& r : records->as_array()) {
+        auto parsed = stream::parse_stream_record(r);
+        if (!parsed) {
+            std::cerr << path << ": " << parsed.error().field << ": " << parsed.error().message
+                      << "\n";
+            return kExitConfig;
+        }
+        batch.records.push_back(std::move(*parsed));
+    }
+    auto function_impl = app::make_function(*fn, *config, **store, clock);
+    triggers::InvocationContext context;
+    context.request_id = new_uuid();
+    context.timeout = std::chrono::seconds(fn->timeout_seconds);
+    context.log = [&](std::string_view line) {
+        std::cout << iso8601_ms(clock.now_ms()) << "\t" << context.request_id << "\tINFO\t" << line
+                  << "\n";
+    };
+    std::cout << "START RequestId: " << context.request_id << " Version: $LATEST\n";
+    const auto started = std::chrono::steady_clock::now();
+    auto result = function_impl->invoke(batch, context);
+    const double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+            .count();
+    std::cout << "END RequestId: " << context.request_id << "\n"
+              << fmt::format("REPORT RequestId: {}\tDuration: {:.2f} ms\tMemory Size: {} MB\n",
+                             context.request_id, ms, fn->memory_size_mb);
+    if (!result.ok) {
+        std::cout << json::serialize(json::object{{"errorType", "FunctionError"},
+                                                  {"errorMessage", result.error}})
+                  << "\n";
+        return kExitFailure;
+    }
+    std::cout << (result.response.empty() ? "null" : result.response) << "\n";
+    return 0;
+}
+
+int functions(const CommonOptions& o, const std::string& url, const std::string& action,
+              const std::string& name) {
+    auto config = load(o);
+    if (!config) return kExitConfig;
+    app::ApiClient client(base_url(*config, url));
+    Result<app::ApiResponse> r = action.empty()
+                                     ? client.request("GET", "/functions")
+                                     : client.request("PATCH", "/functions/" + name,
+                                                      action == "enable" ? R"({"enabled":true})"
+                                                                         : R"({"enabled":false})");
+    if (!r) {
+        std::cerr << r.error().message << "\n";
+        return kExitFailure;
+    }
+    if (r->status != 200) {
+        std::cerr << app::api_error_message(*r) << "\n";
+        return kExitFailure;
+    }
+    auto v = json::parse(r->body);
+    json::array list;
+    if (action.empty()) {
+        list = v.as_object().at("functions").as_array();
+    } else {
+        list.push_back(v);
+    }
+    std::cout << fmt::format("{:<20} {:<9} {:>11} {:>7} {:>8} {:>8} {:>12}  {}\n", "FUNCTION",
+                             "STATE", "INVOCATIONS", "ERRORS", "BEHIND", "DEAD", "ITERATOR AGE",
+                             "LAST RESULT");
+    for (const auto& f : list) {
+        const auto& m = f.as_object();
+        std::cout << fmt::format(
+            "{:<20} {:<9} {:>11} {:>7} {:>8} {:>8} {:>10}ms  {}\n",
+            std::string(m.at("function").as_string()), std::string(m.at("state").as_string()),
+            m.at("invocations").to_number<std::uint64_t>(), m.at("errors").to_number<std::uint64_t>(),
+            m.at("recordsBehind").to_number<std::uint64_t>(),
+            m.at("pendingDeadLetters").to_number<std::uint64_t>(),
+            m.at("iteratorAgeMs").to_number<std::int64_t>(),
+            std::string(m.at("lastProcessingResult").as_string()));
+        if (m.at("lastError").is_string()) {
+            std::cout << "  last error: " << m.at("lastError").as_string() << "\n";
+        }
+    }
+    return 0;
+}
+
+int dead_letters(const CommonOptions& o, const std::string& url, const std::string& function,
+                 std::int64_t show, std::int64_t redrive) {
+    auto config = load(o);
+    if (!config) return kExitConfig;
+    app::ApiClient client(base_url(*config, url));
+    const std::string base = "/functions/" + function + "/dead-letters";
+    auto r = redrive > 0 ? client.request("POST", fmt::format("{}/{}/redrive", base, redrive))
+             : show > 0  ? client.request("GET", fmt::format("{}/{}", base, show))
+                         : client.request("GET", base + "?limit=100");
+    if (!r) {
+        std::cerr << r.error().message << "\n";
+        return kExitFailure;
+    }
+    if (r->status != 200) {
+        std::cerr << app::api_error_message(*r) << "\n";
+        return kExitFailure;
+    }
+    if (show > 0 || redrive > 0) {
+        std::cout << r->body << "\n";
+        if (redrive > 0) std::cerr << "dead letter " << redrive << " redriven\n";
+        return 0;
+    }
+    const auto letters = json::parse(r->body).as_object().at("deadLetters").as_array();
+    std::cout << fmt::format("{:>6}  {:<24}  {:<24} {:>7}  {}\n", "ID", "CREATED", "CONDITION",
+                             "RECORDS", "REDRIVEN");
+    for (const auto& l : letters) {
+        const auto& d = l.as_object();
+        std::cout << fmt::format(
+            "{:>6}  {:<24}  {:<24} {:>7}  {}\n", d.at("id").to_number<std::int64_t>(),
+            iso8601_ms(d.at("createdAt").to_number<std::int64_t>()),
+            std::string(d.at("condition").as_string()), d.at("recordCount").to_number<int>(),
+            d.at("redrivenAt").is_null() ? "no"
+                                         : iso8601_ms(d.at("redrivenAt").to_number<std::int64_t>()));
+    }
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     CLI::App cli{"hirestream: candidates, a change stream, and assignment emails in one binary"};
     cli.require_subcommand(1);
-    std::string config_path;
+    CommonOptions common;
+
     auto* serve_cmd = cli.add_subcommand("serve", "Start the API, the stream functions and mail");
-    serve_cmd->add_option("-c,--config", config_path,
-                          "YAML config file (default: $HIRESTREAM_CONFIG, else built-in defaults)");
+    add_common(serve_cmd, common);
+
     auto* check_cmd = cli.add_subcommand("check-config", "Validate the config and exit");
-    check_cmd->add_option("-c,--config", config_path, "YAML config file");
+    add_common(check_cmd, common);
+
+    std::string function, since, path = "-", url, action, name;
+    bool tail = false;
+    auto* logs_cmd = cli.add_subcommand("logs", "Print a function's invocation logs");
+    add_common(logs_cmd, common);
+    logs_cmd->add_option("-f,--function", function, "Function name")->required();
+    logs_cmd->add_flag("-t,--tail", tail, "Keep printing new lines");
+    logs_cmd->add_option("--since", since, "Only invocations since: 10m, 2h, 1d or ISO 8601");
+
+    auto* invoke_cmd = cli.add_subcommand("invoke", "Invoke a function once with an event");
+    add_common(invoke_cmd, common);
+    invoke_cmd->add_option("-f,--function", function, "Function name")->required();
+    invoke_cmd->add_option("-p,--path", path, "Event file ({\"Records\": [...]}); - for stdin");
+
+    auto* functions_cmd =
+        cli.add_subcommand("functions", "Show the functions' status, or enable/disable one");
+    add_common(functions_cmd, common);
+    functions_cmd->add_option("--url", url, "hirestream's URL (default: from the config)");
+    functions_cmd->add_option("action", action, "enable | disable")
+        ->check(CLI::IsMember({"enable", "disable"}));
+    functions_cmd->add_option("name", name, "Function name (with enable/disable)");
+
+    std::int64_t show = 0, redrive = 0;
+    auto* dead_cmd = cli.add_subcommand("dead-letters", "List, show or redrive dead letters");
+    add_common(dead_cmd, common);
+    dead_cmd->add_option("--url", url, "hirestream's URL (default: from the config)");
+    dead_cmd->add_option("-f,--function", function, "Function name")->required();
+    dead_cmd->add_option("--show", show, "Print one dead letter with its records");
+    dead_cmd->add_option("--redrive", redrive, "Invoke the function again with its records");
+
     cli.add_subcommand("version", "Print the version");
     CLI11_PARSE(cli, argc, argv);
 
@@ -90,18 +372,19 @@ int main(int argc, char** argv) {
         return 0;
     }
     if (cli.got_subcommand("check-config")) {
-        auto env = hirestream::config::process_environment();
-        if (config_path.empty()) {
-            if (auto it = env.find("HIRESTREAM_CONFIG"); it != env.end()) config_path = it->second;
-        }
-        auto config = hirestream::config::load_config({config_path, env});
-        if (!config) {
-            std::cerr << "config error: " << config.error().field << ": "
-                      << config.error().message << "\n";
-            return kExitConfig;
-        }
+        if (!load(common)) return kExitConfig;
         std::cout << "config ok\n";
         return 0;
     }
-    return serve(config_path);
+    if (cli.got_subcommand("logs")) return logs(common, function, tail, since);
+    if (cli.got_subcommand("invoke")) return invoke(common, function, path);
+    if (cli.got_subcommand("functions")) {
+        if (!action.empty() && name.empty()) {
+            std::cerr << "functions " << action << ": name the function\n";
+            return kExitConfig;
+        }
+        return functions(common, url, action, name);
+    }
+    if (cli.got_subcommand("dead-letters")) return dead_letters(common, url, function, show, redrive);
+    return serve(common);
 }

@@ -1,12 +1,19 @@
 #include "app/service.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <filesystem>
+#include <limits>
 #include <fstream>
 #include <sstream>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "app/function_factory.h"
+#include "common/metrics.h"
 #include "http/api_context.h"
 #include "http/handlers/handlers.h"
 #include "http/server.h"
@@ -16,7 +23,7 @@
 #include "store/sqlite/sqlite_store.h"
 #include "stream/retention.h"
 #include "triggers/event_source_mapping.h"
-#include "triggers/functions/assignment_function.h"
+#include "triggers/invocation_log.h"
 
 namespace hirestream::app {
 namespace {
@@ -31,21 +38,23 @@ Result<std::string> read_file(const std::string& path, const std::string& key) {
     return s.str();
 }
 
-std::string domain_of(const std::string& address) {
-    const auto at = address.rfind('@');
-    return at == std::string::npos ? "hirestream.local" : address.substr(at + 1);
-}
 
 }  // namespace
 
 struct Service::Impl {
     explicit Impl(config::Config c) : config(std::move(c)) {}
+    ~Impl() {
+        if (lock_fd >= 0) ::close(lock_fd);
+    }
 
     config::Config config;
     SystemClock clock;
+    int lock_fd = -1;
     std::unique_ptr<store::SqliteStore> store;
     std::unique_ptr<mail::Transport> transport;
     std::unique_ptr<mail::DeliveryWorker> worker;
+    MetricsRegistry metrics;
+    std::unique_ptr<triggers::InvocationLog> invocation_log;
     std::vector<std::unique_ptr<triggers::Function>> functions;
     std::vector<std::unique_ptr<triggers::EventSourceMapping>> mappings;
     std::unique_ptr<stream::Retention> retention;
@@ -53,39 +62,23 @@ struct Service::Impl {
     http::Router router;
     std::unique_ptr<http::HttpServer> server;
 
-    std::string metrics() const {
-        std::string out;
-        out += "# HELP hirestream_function_invocations_total Batches handed to a function.\n"
-               "# TYPE hirestream_function_invocations_total counter\n";
+    // Per shard, the highest sequence every enabled function has handled: retention keeps
+    // what is above it. A disabled function does not hold records back (as in AWS, its records
+    // expire after the retention).
+    Result<std::vector<std::uint64_t>> handled_up_to(int shards) {
+        std::vector<std::uint64_t> bounds(static_cast<std::size_t>(shards),
+                                          std::numeric_limits<std::uint64_t>::max());
         for (const auto& m : mappings) {
-            const auto s = m->status();
-            out += fmt::format("hirestream_function_invocations_total{{function=\"{}\"}} {}\n",
-                               s.function, s.invocations);
+            if (!m->status().enabled) continue;
+            for (int shard = 0; shard < shards; ++shard) {
+                auto checkpoint = store->load_checkpoint(m->consumer(), config.candidates.spec.name,
+                                                         shard);
+                if (!checkpoint) return fail(checkpoint.error());
+                auto& b = bounds[static_cast<std::size_t>(shard)];
+                b = std::min(b, checkpoint->value_or(0));
+            }
         }
-        out += "# HELP hirestream_function_errors_total Batches a function failed.\n"
-               "# TYPE hirestream_function_errors_total counter\n";
-        for (const auto& m : mappings) {
-            const auto s = m->status();
-            out += fmt::format("hirestream_function_errors_total{{function=\"{}\"}} {}\n",
-                               s.function, s.failed_invocations);
-        }
-        out += "# HELP hirestream_function_records_total Stream records handled by a function.\n"
-               "# TYPE hirestream_function_records_total counter\n";
-        for (const auto& m : mappings) {
-            const auto s = m->status();
-            out += fmt::format("hirestream_function_records_total{{function=\"{}\"}} {}\n",
-                               s.function, s.records_processed);
-        }
-        out += "# HELP hirestream_function_iterator_age_milliseconds Age of the last record of "
-               "the last batch when it was handled (Lambda's IteratorAge).\n"
-               "# TYPE hirestream_function_iterator_age_milliseconds gauge\n";
-        for (const auto& m : mappings) {
-            const auto s = m->status();
-            out += fmt::format(
-                "hirestream_function_iterator_age_milliseconds{{function=\"{}\"}} {}\n",
-                s.function, s.iterator_age_ms);
-        }
-        return out;
+        return bounds;
     }
 };
 
@@ -102,6 +95,16 @@ Result<StartInfo> Service::start() {
     if (ec) {
         return fail(Errc::unavailable,
                     fmt::format("cannot create data folder '{}': {}", c.data_dir, ec.message()),
+                    "data.dir");
+    }
+    // One process per data folder: a second one would requeue the first one's in-flight sends
+    // and mail them twice. The lock dies with the process, also on SIGKILL.
+    const auto lock_path = (fs::path(c.data_dir) / "hirestream.lock").string();
+    s.lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (s.lock_fd < 0 || ::flock(s.lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        return fail(Errc::unavailable,
+                    fmt::format("another hirestream is already using the data folder '{}'",
+                                c.data_dir),
                     "data.dir");
     }
     const auto db_path = (fs::path(c.data_dir) / "hirestream.db").string();
@@ -133,15 +136,17 @@ Result<StartInfo> Service::start() {
     // HTTP first binds the port, so the public URL of links can name the real one.
     s.api = std::make_unique<http::ApiContext>(http::ApiContext{
         *s.store, s.clock, c.candidates.spec.name, identity, c.candidates.spec.shard_count,
-        c.server.max_body_bytes, zips, [&s] { return s.metrics(); },
+        c.server.max_body_bytes, zips, [&s] { return s.metrics.render(); }, {},
         [&s]() -> std::string {
             if (!s.retention) return {};
             auto e = s.retention->last_error();
             return e ? e->message : std::string();
-        }});
+        },
+        &s.metrics});
     http::add_candidate_routes(s.router, *s.api);
     http::add_stream_routes(s.router, *s.api);
     http::add_assignment_routes(s.router, *s.api);
+    http::add_function_routes(s.router, *s.api);
     http::add_health_routes(s.router, *s.api);
     http::ServerOptions so;
     so.host = c.server.host;
@@ -187,6 +192,8 @@ Result<StartInfo> Service::start() {
     wo.sender.subject = c.mail.subject;
     wo.sender.public_url = public_url;
     wo.assignments = std::move(files);
+    wo.candidates_table = c.candidates.spec.name;
+    wo.metrics = &s.metrics;
     wo.threads = c.mail.pool_size;
     wo.max_attempts = c.mail.retry.max_attempts;
     wo.initial_backoff = std::chrono::milliseconds(c.mail.retry.initial_backoff_ms);
@@ -194,25 +201,35 @@ Result<StartInfo> Service::start() {
     s.worker = std::make_unique<mail::DeliveryWorker>(*s.store, *s.transport, s.clock, wo);
     if (auto started = s.worker->start(); !started) return fail(started.error());
 
+    s.invocation_log = std::make_unique<triggers::InvocationLog>(
+        (fs::path(c.data_dir) / "logs").string(), s.clock);
     for (const auto& fn : c.functions) {
-        s.functions.push_back(std::make_unique<triggers::AssignmentFunction>(
-            fn.name, *s.store, s.clock,
-            triggers::AssignmentRules(c.rules, c.default_assignment),
-            domain_of(c.mail.from_address)));
-        for (const auto& event : fn.stream_events) {
+        s.functions.push_back(make_function(fn, c, *s.store, s.clock));
+        for (std::size_t i = 0; i < fn.stream_events.size(); ++i) {
+            const auto& event = fn.stream_events[i];
+            auto filters = triggers::FilterCriteria::parse(event.filter_patterns);
+            if (!filters) {
+                auto e = filters.error();
+                e.field = fmt::format("functions.{}.events[{}].stream.{}", fn.name, i, e.field);
+                return fail(e);
+            }
             triggers::MappingOptions mo;
             mo.event = event;
+            mo.retention = std::chrono::hours(c.candidates.stream_retention_hours);
             s.mappings.push_back(std::make_unique<triggers::EventSourceMapping>(
-                *s.store, s.clock, identity, c.candidates.spec.shard_count,
-                *s.functions.back(), mo));
-            s.mappings.back()->start();
+                *s.store, s.clock, identity, c.candidates.spec.shard_count, *s.functions.back(),
+                std::move(*filters), mo,
+                triggers::MappingServices{s.invocation_log.get(), &s.metrics}));
+            s.api->mappings.push_back(s.mappings.back().get());
         }
     }
+    for (auto& m : s.mappings) m->start();
 
     s.retention = std::make_unique<stream::Retention>(
         *s.store, s.clock,
         std::vector<stream::RetentionPolicy>{
-            {c.candidates.spec.name, std::chrono::hours(c.candidates.stream_retention_hours)}},
+            {c.candidates.spec.name, std::chrono::hours(c.candidates.stream_retention_hours),
+             [&s, shards = c.candidates.spec.shard_count] { return s.handled_up_to(shards); }}},
         std::chrono::seconds(10), [&s] { return s.store->checkpoint(); });
     s.retention->start();
 

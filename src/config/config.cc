@@ -1,15 +1,18 @@
 #include "config/config.h"
 
+#include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <boost/url/parse.hpp>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <set>
 #include <sstream>
 
-#include <fmt/format.h>
+#include "config/serverless_variables.h"
 
 extern char** environ;
 
@@ -20,7 +23,7 @@ namespace fs = std::filesystem;
 
 // Reads typed values out of a YAML mapping, naming the full key path in every error.
 class Section {
-public:
+  public:
     Section(YAML::Node node, std::string path) : node_(std::move(node)), path_(std::move(path)) {}
 
     bool present() const { return node_.IsDefined() && !node_.IsNull(); }
@@ -86,7 +89,7 @@ public:
         return {};
     }
 
-private:
+  private:
     std::optional<YAML::Node> field(const std::string& name) const {
         if (!present() || !node_.IsMap()) return std::nullopt;
         YAML::Node n = node_[name];
@@ -98,8 +101,8 @@ private:
     std::string path_;
 };
 
-#define HS_TRY(expr)                                 \
-    do {                                             \
+#define HS_TRY(expr)                                        \
+    do {                                                    \
         if (auto _r = (expr); !_r) return fail(_r.error()); \
     } while (0)
 
@@ -219,6 +222,25 @@ Result<void> read_range(const Section& s, NumberRange& range) {
     return {};
 }
 
+// The shipped config/hirestream.yaml declares the same function; a test keeps them equal.
+FunctionConfig default_function() {
+    FunctionConfig fn;
+    fn.name = "sendAssignment";
+    fn.handler = "builtin:assignment";
+    fn.description = "Email each new candidate the assignment for their experience";
+    fn.timeout_seconds = 30;
+    fn.memory_size_mb = 128;
+    StreamEventConfig ev;
+    ev.maximum_retry_attempts = 3;
+    ev.maximum_record_age_seconds = 86'400;
+    ev.bisect_batch_on_function_error = true;
+    ev.report_batch_item_failures = true;
+    ev.filter_patterns = {R"({"eventName":["INSERT"]})"};
+    ev.on_failure = "deadletters";
+    fn.stream_events = {ev};
+    return fn;
+}
+
 void apply_defaults(Config& c, const std::string& base_dir) {
     c.data_dir = resolve_path(base_dir, "data");
     c.mail.outbox_dir = resolve_path(base_dir, "outbox");
@@ -226,7 +248,7 @@ void apply_defaults(Config& c, const std::string& base_dir) {
     c.mail.from_address = "hiring@example.com";
     c.mail.reply_to = {"recruiting@example.com"};
     c.candidates.spec.unique_attributes = {"email"};
-    c.functions = {FunctionConfig{"sendAssignment", "builtin:assignment", {StreamEventConfig{}}}};
+    c.functions = {default_function()};
     const char* titles[] = {"Assignment 1: a command-line word counter",
                             "Assignment 2: a rate-limited HTTP client",
                             "Assignment 3: a replicated key-value store"};
@@ -241,7 +263,336 @@ void apply_defaults(Config& c, const std::string& base_dir) {
     c.default_assignment = "assignment3";
 }
 
-Result<void> read_functions(const Section& s, Config& c) {
+// Names of functions and destinations: Lambda's function-name alphabet and length.
+bool valid_name(std::string_view name) {
+    return !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char ch) {
+        return std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_';
+    });
+}
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+    return s;
+}
+
+constexpr const char* kHandlerKinds =
+    "builtin:assignment, an http:// or https:// URL (a webhook) or exec:<command line>";
+
+Result<void> check_handler(const std::string& handler, const std::string& key) {
+    if (handler == "builtin:assignment") return {};
+    if (handler.starts_with("http://") || handler.starts_with("https://")) {
+        auto url = boost::urls::parse_absolute_uri(handler);
+        if (url && url->has_authority() && !url->encoded_host().empty()) return {};
+        return fail(Errc::invalid_argument, fmt::format("'{}' is not a valid URL", handler), key);
+    }
+    if (handler.starts_with("exec:")) {
+        if (trim(std::string_view(handler).substr(5)).empty()) {
+            return fail(Errc::invalid_argument,
+                        "exec: needs a command line, e.g. exec:node handler.js", key);
+        }
+        return {};
+    }
+    if (handler.empty()) {
+        return fail(Errc::invalid_argument, fmt::format("is required: {}", kHandlerKinds), key);
+    }
+    return fail(
+        Errc::invalid_argument,
+        fmt::format("'{}' is not a handler hirestream runs; use {}", handler, kHandlerKinds), key);
+}
+
+// `environment:` of the provider or a function: names as Lambda allows them, scalar values.
+Result<void> read_environment(const Section& s, std::map<std::string, std::string>& out) {
+    if (!s.present()) return {};
+    if (!s.node().IsMap()) {
+        return fail(Errc::invalid_argument, "must map variable names to values", s.path());
+    }
+    for (const auto& entry : s.node()) {
+        const auto name = entry.first.as<std::string>();
+        const bool valid = !name.empty() && std::isalpha(static_cast<unsigned char>(name[0])) &&
+                           std::all_of(name.begin(), name.end(), [](char ch) {
+                               return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_';
+                           });
+        if (!valid) {
+            return fail(Errc::invalid_argument,
+                        "variable names start with a letter and hold letters, digits and '_'",
+                        s.key(name));
+        }
+        if (entry.second.IsNull()) {
+            out[name].clear();
+        } else if (entry.second.IsScalar()) {
+            out[name] = entry.second.Scalar();
+        } else {
+            return fail(Errc::invalid_argument, "must be a single value", s.key(name));
+        }
+    }
+    return {};
+}
+
+void append_json_string(std::string_view text, std::string& out) {
+    out += '"';
+    for (const char ch : text) {
+        switch (ch) {
+            case '"':
+                out += "\\\"";
+                break;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
+            case '\b':
+                out += "\\b";
+                break;
+            case '\f':
+                out += "\\f";
+                break;
+            default:
+                if (static_cast<unsigned char>(ch) < 0x20) {
+                    out += fmt::format("\\u{:04x}", static_cast<unsigned char>(ch));
+                } else {
+                    out += ch;
+                }
+        }
+    }
+    out += '"';
+}
+
+// A YAML value as JSON text. A plain (unquoted) scalar that reads as a JSON number, a YAML 1.2
+// boolean or null becomes that JSON type, as js-yaml gives it to Serverless; a quoted one
+// stays a string, so ['>', 5] is [">",5] and '5' is "5".
+void append_json(const YAML::Node& node, std::string& out) {
+    if (node.IsMap()) {
+        out += '{';
+        bool first = true;
+        for (const auto& entry : node) {
+            if (!first) out += ',';
+            first = false;
+            append_json_string(entry.first.Scalar(), out);
+            out += ':';
+            append_json(entry.second, out);
+        }
+        out += '}';
+    } else if (node.IsSequence()) {
+        out += '[';
+        for (std::size_t i = 0; i < node.size(); ++i) {
+            if (i) out += ',';
+            append_json(node[i], out);
+        }
+        out += ']';
+    } else if (!node.IsScalar()) {
+        out += "null";
+    } else {
+        static const std::regex number(R"(-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?)");
+        const std::string& text = node.Scalar();
+        const bool plain = node.Tag() == "?" || node.Tag().empty();
+        if (plain && std::regex_match(text, number)) {
+            out += text;
+        } else if (plain && (text == "true" || text == "True" || text == "TRUE")) {
+            out += "true";
+        } else if (plain && (text == "false" || text == "False" || text == "FALSE")) {
+            out += "false";
+        } else if (plain && (text == "null" || text == "Null" || text == "NULL" || text == "~")) {
+            out += "null";
+        } else {
+            append_json_string(text, out);
+        }
+    }
+}
+
+// AWS's filter grammar: nested mappings whose leaves are lists (of values or operator objects).
+Result<void> check_pattern(const YAML::Node& node, const std::string& path) {
+    if (node.size() == 0) return fail(Errc::invalid_argument, "must not be empty", path);
+    for (const auto& entry : node) {
+        const std::string key = path + "." + entry.first.as<std::string>();
+        if (entry.second.IsMap()) {
+            HS_TRY(check_pattern(entry.second, key));
+        } else if (!entry.second.IsSequence() || entry.second.size() == 0) {
+            return fail(Errc::invalid_argument,
+                        "must be a list of values or operators, e.g. [INSERT] or [{prefix: a}]",
+                        key);
+        }
+    }
+    return {};
+}
+
+// onFailure: a destination name, or an SQS queue or SNS topic ARN whose last segment is one.
+Result<void> read_destination(const std::string& target, const std::string& key, std::string& out) {
+    std::string name = target;
+    if (target.starts_with("arn:")) {
+        std::vector<std::string> parts;
+        std::size_t start = 0;
+        for (std::size_t colon; (colon = target.find(':', start)) != std::string::npos;
+             start = colon + 1) {
+            parts.push_back(target.substr(start, colon - start));
+        }
+        parts.push_back(target.substr(start));
+        if (parts.size() != 6 || (parts[2] != "sqs" && parts[2] != "sns")) {
+            return fail(Errc::invalid_argument,
+                        fmt::format("'{}' is not an SQS or SNS ARN (arn:aws:sqs:<region>:"
+                                    "<account>:<name>)",
+                                    target),
+                        key);
+        }
+        name = parts[5];
+    }
+    if (!valid_name(name)) {
+        return fail(Errc::invalid_argument,
+                    fmt::format("'{}' is not a destination name (letters, digits, '-' and '_', "
+                                "at most 64)",
+                                name),
+                    key);
+    }
+    out = name;
+    return {};
+}
+
+// The table a DynamoDB stream ARN names: arn:aws:dynamodb:<region>:<account>:table/<table>/
+// stream/<label>. Account and label may be empty (the seed pasted them by hand); the label
+// itself holds colons (2017-02-21T12:05:33.650), so only the first five colons split.
+std::optional<std::string> stream_arn_table(std::string_view arn) {
+    std::string_view parts[5];
+    for (auto& part : parts) {
+        const auto colon = arn.find(':');
+        if (colon == std::string_view::npos) return std::nullopt;
+        part = arn.substr(0, colon);
+        arn.remove_prefix(colon + 1);
+    }
+    if (parts[0] != "arn" || !parts[1].starts_with("aws") || parts[2] != "dynamodb" ||
+        parts[3].empty() || !arn.starts_with("table/")) {
+        return std::nullopt;
+    }
+    arn.remove_prefix(6);
+    const auto slash = arn.find('/');
+    if (slash == 0 || slash == std::string_view::npos ||
+        !arn.substr(slash).starts_with("/stream/")) {
+        return std::nullopt;
+    }
+    return std::string(arn.substr(0, slash));
+}
+
+Result<void> read_stream_event(const YAML::Node& node, const std::string& path,
+                               StreamEventConfig& sc) {
+    if (node.IsScalar()) {  // a bare ARN, as in the seed
+        sc.arn = node.Scalar();
+        return {};
+    }
+    Section st(node, path);
+    HS_TRY(st.check({"arn", "type", "batchSize", "batchWindow", "startingPosition",
+                     "maximumRetryAttempts", "maximumRecordAgeInSeconds",
+                     "bisectBatchOnFunctionError", "parallelizationFactor", "functionResponseType",
+                     "filterPatterns", "destinations", "tumblingWindowInSeconds", "enabled"}));
+    if (!st.present()) return {};
+    const YAML::Node& n = st.node();
+    if (n["arn"].IsDefined() && !n["arn"].IsNull() && !n["arn"].IsScalar()) {
+        return fail(Errc::invalid_argument,
+                    "must be a stream ARN string (CloudFormation functions such as Fn::GetAtt "
+                    "are not evaluated)",
+                    st.key("arn"));
+    }
+    HS_TRY(st.read("arn", sc.arn));
+    std::string type;
+    HS_TRY(st.read("type", type));
+    if (!type.empty() && type != "dynamodb") {
+        return fail(Errc::invalid_argument,
+                    "must be dynamodb: hirestream's streams are DynamoDB streams", st.key("type"));
+    }
+    HS_TRY(st.read_int("batchSize", sc.batch_size, 1, 10'000));
+    HS_TRY(st.read_int("batchWindow", sc.batch_window_seconds, 0, 300));
+    std::string position = "TRIM_HORIZON";
+    HS_TRY(st.read("startingPosition", position));
+    if (position == "TRIM_HORIZON") {
+        sc.starting_position = StartingPosition::trim_horizon;
+    } else if (position == "LATEST") {
+        sc.starting_position = StartingPosition::latest;
+    } else {
+        return fail(Errc::invalid_argument, "must be TRIM_HORIZON or LATEST",
+                    st.key("startingPosition"));
+    }
+    HS_TRY(st.read_int("maximumRetryAttempts", sc.maximum_retry_attempts, -1, 10'000));
+    HS_TRY(st.read_int("maximumRecordAgeInSeconds", sc.maximum_record_age_seconds, -1, 604'800));
+    if (sc.maximum_record_age_seconds != -1 && sc.maximum_record_age_seconds < 60) {
+        return fail(Errc::invalid_argument,
+                    fmt::format("must be -1 or between 60 and 604800, got {}",
+                                sc.maximum_record_age_seconds),
+                    st.key("maximumRecordAgeInSeconds"));
+    }
+    HS_TRY(st.read("bisectBatchOnFunctionError", sc.bisect_batch_on_function_error));
+    HS_TRY(st.read_int("parallelizationFactor", sc.parallelization_factor, 1, 10));
+    std::string response_type;
+    HS_TRY(st.read("functionResponseType", response_type));
+    if (!response_type.empty() && response_type != "ReportBatchItemFailures") {
+        return fail(Errc::invalid_argument, "must be ReportBatchItemFailures",
+                    st.key("functionResponseType"));
+    }
+    sc.report_batch_item_failures = !response_type.empty();
+
+    const YAML::Node patterns = n["filterPatterns"];
+    if (patterns.IsDefined() && !patterns.IsNull()) {
+        const std::string key = st.key("filterPatterns");
+        if (!patterns.IsSequence()) {
+            return fail(Errc::invalid_argument, "must be a list of patterns", key);
+        }
+        if (patterns.size() > 5) {
+            return fail(Errc::invalid_argument,
+                        fmt::format("at most 5 patterns, got {}", patterns.size()), key);
+        }
+        for (std::size_t i = 0; i < patterns.size(); ++i) {
+            const std::string item = fmt::format("{}[{}]", key, i);
+            if (!patterns[i].IsMap()) {
+                return fail(Errc::invalid_argument, "must be a mapping, e.g. {eventName: [INSERT]}",
+                            item);
+            }
+            HS_TRY(check_pattern(patterns[i], item));
+            std::string json;
+            append_json(patterns[i], json);
+            sc.filter_patterns.push_back(std::move(json));
+        }
+    }
+
+    Section destinations = st.child("destinations");
+    HS_TRY(destinations.check({"onFailure"}));
+    if (destinations.present() && destinations.node()["onFailure"].IsDefined() &&
+        !destinations.node()["onFailure"].IsNull()) {
+        const YAML::Node target = destinations.node()["onFailure"];
+        Section on_failure(target, destinations.key("onFailure"));
+        std::string value;
+        if (target.IsScalar()) {
+            value = target.Scalar();
+        } else {
+            HS_TRY(on_failure.check({"arn", "type"}));
+            HS_TRY(on_failure.read("arn", value));
+            std::string kind;
+            HS_TRY(on_failure.read("type", kind));
+            if (!kind.empty() && kind != "sqs" && kind != "sns") {
+                return fail(Errc::invalid_argument, "must be sqs or sns", on_failure.key("type"));
+            }
+            if (value.empty()) {
+                return fail(Errc::invalid_argument, "is required", on_failure.key("arn"));
+            }
+        }
+        HS_TRY(read_destination(value, on_failure.path(), sc.on_failure));
+    }
+    HS_TRY(st.read_int("tumblingWindowInSeconds", sc.tumbling_window_seconds, 0, 900));
+    HS_TRY(st.read("enabled", sc.enabled));
+    return {};
+}
+
+// provider-wide function settings (Serverless: provider.timeout, memorySize, environment).
+struct ProviderDefaults {
+    std::optional<int> timeout_seconds;
+    std::optional<int> memory_size_mb;
+    std::map<std::string, std::string> environment;
+};
+
+Result<void> read_functions(const Section& s, const ProviderDefaults& provider, Config& c) {
     if (!s.present()) return {};
     if (!s.node().IsMap()) return fail(Errc::invalid_argument, "must be a mapping", s.path());
     c.functions.clear();
@@ -249,42 +600,76 @@ Result<void> read_functions(const Section& s, Config& c) {
         FunctionConfig fn;
         fn.name = entry.first.as<std::string>();
         Section f(entry.second, s.key(fn.name));
-        HS_TRY(f.check({"handler", "events", "description", "timeout", "memorySize"}));
-        HS_TRY(f.read("handler", fn.handler));
-        if (fn.handler != "builtin:assignment") {
+        if (!valid_name(fn.name)) {
             return fail(Errc::invalid_argument,
-                        fmt::format("unknown handler '{}' (this version has builtin:assignment)",
-                                    fn.handler),
-                        f.key("handler"));
+                        "function names hold 1 to 64 letters, digits, '-' and '_'", f.path());
         }
-        YAML::Node events = f.node()["events"];
+        if (!f.present()) {
+            return fail(Errc::invalid_argument, "must be a mapping with at least a handler",
+                        f.path());
+        }
+        HS_TRY(
+            f.check({"handler", "description", "timeout", "memorySize", "environment", "events"}));
+        HS_TRY(f.read("handler", fn.handler));
+        HS_TRY(check_handler(fn.handler, f.key("handler")));
+        HS_TRY(f.read("description", fn.description));
+        if (fn.description.size() > 256) {
+            return fail(Errc::invalid_argument, "must be at most 256 characters",
+                        f.key("description"));
+        }
+        fn.timeout_seconds = provider.timeout_seconds.value_or(fn.timeout_seconds);
+        HS_TRY(f.read_int("timeout", fn.timeout_seconds, 1, 900));
+        fn.memory_size_mb = provider.memory_size_mb.value_or(fn.memory_size_mb);
+        HS_TRY(f.read_int("memorySize", fn.memory_size_mb, 128, 10'240));
+        HS_TRY(read_environment(f.child("environment"), fn.environment));
+
+        const YAML::Node events = f.node()["events"];
         if (events.IsDefined() && !events.IsNull()) {
             if (!events.IsSequence()) {
                 return fail(Errc::invalid_argument, "must be a list", f.key("events"));
             }
             for (std::size_t i = 0; i < events.size(); ++i) {
-                Section ev(events[i], fmt::format("{}[{}]", f.key("events"), i));
-                HS_TRY(ev.check({"stream"}));
-                Section st = ev.child("stream");
+                const std::string item = fmt::format("{}[{}]", f.key("events"), i);
+                const YAML::Node event = events[i];
+                if (!event.IsMap() || event.size() != 1) {
+                    return fail(Errc::invalid_argument, "must be one event, e.g. - stream: <arn>",
+                                item);
+                }
+                const auto kind = event.begin()->first.as<std::string>();
+                if (kind != "stream") {
+                    return fail(Errc::invalid_argument,
+                                fmt::format("{} events are not supported: hirestream runs "
+                                            "functions on its table's stream only (- stream: ...)",
+                                            kind),
+                                item + "." + kind);
+                }
+                const YAML::Node stream = event.begin()->second;
+                const std::string stream_key = item + ".stream";
                 StreamEventConfig sc;
-                if (st.present() && st.node().IsScalar()) {
-                    fn.stream_events.push_back(sc);  // a bare ARN, as in the seed
-                    continue;
+                HS_TRY(read_stream_event(stream, stream_key, sc));
+                sc.table = c.candidates.spec.name;
+                if (!sc.arn.empty()) {
+                    const std::string arn_key =
+                        stream.IsScalar() ? stream_key : stream_key + ".arn";
+                    auto table = stream_arn_table(sc.arn);
+                    if (!table) {
+                        return fail(Errc::invalid_argument,
+                                    fmt::format("'{}' is not a DynamoDB stream ARN; expected "
+                                                "arn:aws:dynamodb:<region>:<account>:table/"
+                                                "<table>/stream/<label> (account and label may "
+                                                "be empty)",
+                                                sc.arn),
+                                    arn_key);
+                    }
+                    if (*table != c.candidates.spec.name) {
+                        return fail(Errc::invalid_argument,
+                                    fmt::format("names table '{}', which hirestream does not "
+                                                "have; its tables: {}",
+                                                *table, c.candidates.spec.name),
+                                    arn_key);
+                    }
                 }
-                HS_TRY(st.check({"arn", "batchSize", "startingPosition", "enabled"}));
-                HS_TRY(st.read_int("batchSize", sc.batch_size, 1, 10'000));
-                HS_TRY(st.read("enabled", sc.enabled));
-                std::string position = "TRIM_HORIZON";
-                HS_TRY(st.read("startingPosition", position));
-                if (position == "TRIM_HORIZON") {
-                    sc.starting_position = StartingPosition::trim_horizon;
-                } else if (position == "LATEST") {
-                    sc.starting_position = StartingPosition::latest;
-                } else {
-                    return fail(Errc::invalid_argument, "must be TRIM_HORIZON or LATEST",
-                                st.key("startingPosition"));
-                }
-                fn.stream_events.push_back(sc);
+                fn.stream_events.push_back(std::move(sc));
             }
         }
         c.functions.push_back(std::move(fn));
@@ -399,8 +784,7 @@ Result<void> read_assignments_and_rules(const Section& root, const std::string& 
 Result<void> validate(const Config& c) {
     for (const auto& a : c.assignments) {
         HS_TRY(check_zip(a.file, "assignments." + a.name + ".file"));
-        if (a.name.empty() ||
-            !std::all_of(a.name.begin(), a.name.end(), [](char ch) {
+        if (a.name.empty() || !std::all_of(a.name.begin(), a.name.end(), [](char ch) {
                 return std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_';
             })) {
             return fail(Errc::invalid_argument,
@@ -427,6 +811,31 @@ Result<void> validate(const Config& c) {
     return {};
 }
 
+// Sections of a Serverless service file that hirestream has no use for: accepted, not read,
+// and their variables resolved only where another value refers into them.
+const std::set<std::string>& unread_sections() {
+    static const std::set<std::string> keys = {"frameworkVersion",
+                                               "plugins",
+                                               "custom",
+                                               "resources",
+                                               "package",
+                                               "useDotenv",
+                                               "configValidationMode",
+                                               "variablesResolutionMode",
+                                               "params",
+                                               "org",
+                                               "app",
+                                               "provider.runtime",
+                                               "provider.iamRoleStatements",
+                                               "provider.iam",
+                                               "provider.deploymentBucket",
+                                               "provider.stackName",
+                                               "provider.apiGateway",
+                                               "provider.logRetentionInDays",
+                                               "provider.tracing"};
+    return keys;
+}
+
 }  // namespace
 
 bool NumberRange::contains(double value) const {
@@ -445,29 +854,68 @@ const Assignment* Config::find_assignment(const std::string& name) const {
 }
 
 Result<Config> parse_config(const std::string& yaml_text, const std::string& base_dir,
-                            const std::map<std::string, std::string>& env) {
-    YAML::Node root_node;
+                            const std::map<std::string, std::string>& env,
+                            const std::map<std::string, std::string>& options) {
+    YAML::Node parsed;
     try {
-        root_node = YAML::Load(yaml_text);
+        parsed = YAML::Load(yaml_text);
     } catch (const YAML::Exception& e) {
         return fail(Errc::invalid_argument, fmt::format("not valid YAML: {}", e.what()), "");
     }
+    auto root_node = resolve_variables(parsed, options, env, unread_sections());
+    if (!root_node) return fail(root_node.error());
     Config c;
     apply_defaults(c, base_dir);
-    Section root(root_node, "");
+    Section root(*root_node, "");
     if (root.present()) {
         HS_TRY(root.check({"service", "provider", "server", "data", "log", "tables", "functions",
-                           "mail", "assignments", "rules", "defaultAssignment"}));
+                           "mail", "assignments", "rules", "defaultAssignment",
+                           // Serverless' own, ignored:
+                           "frameworkVersion", "plugins", "custom", "resources", "package",
+                           "useDotenv", "configValidationMode", "variablesResolutionMode", "params",
+                           "org", "app"}));
     }
     HS_TRY(root.read("service", c.service));
+    if (c.service.empty()) return fail(Errc::invalid_argument, "must not be empty", "service");
     Section provider = root.child("provider");
-    HS_TRY(provider.check({"name", "stage", "region", "accountId"}));
+    HS_TRY(provider.check({"name", "runtime", "stage", "region", "accountId", "environment",
+                           "iamRoleStatements", "iam", "memorySize", "timeout", "deploymentBucket",
+                           "stackName", "apiGateway", "logRetentionInDays", "tracing"}));
+    std::string provider_name;
+    HS_TRY(provider.read("name", provider_name));
+    if (!provider_name.empty() && provider_name != "aws") {
+        return fail(Errc::invalid_argument, "must be aws: hirestream stands in for AWS services",
+                    provider.key("name"));
+    }
     HS_TRY(provider.read("stage", c.stage));
     HS_TRY(provider.read("region", c.region));
+    // As `serverless --stage prod`: the option wins over the file.
+    if (auto it = options.find("stage"); it != options.end() && !it->second.empty()) {
+        c.stage = it->second;
+    }
+    if (auto it = options.find("region"); it != options.end() && !it->second.empty()) {
+        c.region = it->second;
+    }
+    if (c.stage.empty()) return fail(Errc::invalid_argument, "must not be empty", "provider.stage");
+    if (c.region.empty()) {
+        return fail(Errc::invalid_argument, "must not be empty", "provider.region");
+    }
     HS_TRY(provider.read("accountId", c.account_id));
     if (c.account_id.size() != 12 ||
         !std::all_of(c.account_id.begin(), c.account_id.end(), ::isdigit)) {
         return fail(Errc::invalid_argument, "must be 12 digits", "provider.accountId");
+    }
+    ProviderDefaults function_defaults;
+    HS_TRY(read_environment(provider.child("environment"), function_defaults.environment));
+    if (provider.present() && provider.node()["timeout"].IsDefined()) {
+        int timeout = 6;
+        HS_TRY(provider.read_int("timeout", timeout, 1, 900));
+        function_defaults.timeout_seconds = timeout;
+    }
+    if (provider.present() && provider.node()["memorySize"].IsDefined()) {
+        int memory = 1024;
+        HS_TRY(provider.read_int("memorySize", memory, 128, 10'240));
+        function_defaults.memory_size_mb = memory;
     }
 
     Section server = root.child("server");
@@ -511,8 +959,19 @@ Result<Config> parse_config(const std::string& yaml_text, const std::string& bas
     c.candidates.spec.view_type = *view_type;
     HS_TRY(cand.read_int("shards", c.candidates.spec.shard_count, 1, 64));
     HS_TRY(cand.read_int("streamRetentionHours", c.candidates.stream_retention_hours, 1, 24 * 365));
+    // Before the functions: their stream ARNs must name this table.
+    if (c.candidates.spec.name.empty()) c.candidates.spec.name = c.service + "-" + c.stage;
 
-    HS_TRY(read_functions(root.child("functions"), c));
+    HS_TRY(read_functions(root.child("functions"), function_defaults, c));
+    for (auto& fn : c.functions) {
+        // Serverless: provider.environment is every function's, the function's own wins.
+        for (const auto& [name, value] : function_defaults.environment) {
+            fn.environment.emplace(name, value);
+        }
+        for (auto& event : fn.stream_events) {
+            if (event.table.empty()) event.table = c.candidates.spec.name;
+        }
+    }
     HS_TRY(read_mail(root.child("mail"), base_dir, c));
     HS_TRY(read_assignments_and_rules(root, base_dir, c));
 
@@ -543,7 +1002,6 @@ Result<Config> parse_config(const std::string& yaml_text, const std::string& bas
     if (c.log_format != "text" && c.log_format != "json") {
         return fail(Errc::invalid_argument, "must be text or json", "log.format");
     }
-    if (c.candidates.spec.name.empty()) c.candidates.spec.name = c.service + "-" + c.stage;
     while (!c.server.public_url.empty() && c.server.public_url.back() == '/') {
         c.server.public_url.pop_back();
     }
@@ -553,7 +1011,7 @@ Result<Config> parse_config(const std::string& yaml_text, const std::string& bas
 
 Result<Config> load_config(const ConfigSource& source) {
     if (source.path.empty()) {
-        return parse_config("", fs::current_path().string(), source.env);
+        return parse_config("", fs::current_path().string(), source.env, source.options);
     }
     std::ifstream in(source.path);
     if (!in) {
@@ -563,14 +1021,13 @@ Result<Config> load_config(const ConfigSource& source) {
     std::stringstream text;
     text << in.rdbuf();
     const std::string base = fs::absolute(source.path).parent_path().string();
-    return parse_config(text.str(), base, source.env);
+    return parse_config(text.str(), base, source.env, source.options);
 }
 
 std::map<std::string, std::string> process_environment() {
     std::map<std::string, std::string> env;
     for (char** e = environ; e && *e; ++e) {
         std::string_view entry(*e);
-        if (!entry.starts_with("HIRESTREAM_")) continue;
         const auto eq = entry.find('=');
         if (eq == std::string_view::npos) continue;
         env.emplace(entry.substr(0, eq), entry.substr(eq + 1));

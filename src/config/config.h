@@ -34,17 +34,45 @@ struct TableConfig {
 
 enum class StartingPosition { trim_horizon, latest };
 
-// One `stream` event of a function, in the Serverless Framework's keys.
+// One `stream` event of a function, in the Serverless Framework's keys (the comments name them).
+// The ranges are AWS Lambda's event-source-mapping limits; load_config() enforces them.
 struct StreamEventConfig {
-    int batch_size = 100;  // 1..10,000
-    StartingPosition starting_position = StartingPosition::trim_horizon;
-    bool enabled = true;
+    std::string arn;       // arn, as resolved; empty = the candidates table's stream
+    std::string table;     // the table the ARN names (always one of ours); set by load_config()
+    int batch_size = 100;  // batchSize 1..10,000
+    int batch_window_seconds = 0;                                         // batchWindow 0..300
+    StartingPosition starting_position = StartingPosition::trim_horizon;  // startingPosition
+    int maximum_retry_attempts = -1;              // maximumRetryAttempts -1 (until expiry)..10,000
+    int maximum_record_age_seconds = -1;          // maximumRecordAgeInSeconds -1 or 60..604,800
+    bool bisect_batch_on_function_error = false;  // bisectBatchOnFunctionError
+    int parallelization_factor = 1;               // parallelizationFactor 1..10
+    bool report_batch_item_failures = false;      // functionResponseType: ReportBatchItemFailures
+    // filterPatterns: each pattern as compact JSON text, e.g. {"eventName":["INSERT"]}; at most 5.
+    std::vector<std::string> filter_patterns;
+    // destinations.onFailure: a destination name ([A-Za-z0-9_-]{1,64}); an SQS or SNS ARN in
+    // the file gives its last segment. Empty = none.
+    std::string on_failure;
+    // tumblingWindowInSeconds 0..900: accepted and validated, not applied yet (no aggregation
+    // state is carried between invocations).
+    int tumbling_window_seconds = 0;
+    bool enabled = true;  // enabled
+
+    friend bool operator==(const StreamEventConfig&, const StreamEventConfig&) = default;
 };
 
 struct FunctionConfig {
-    std::string name;     // e.g. "sendAssignment"
-    std::string handler;  // "builtin:assignment"
+    std::string name;  // e.g. "sendAssignment"; [A-Za-z0-9_-]{1,64}
+    // "builtin:assignment" | "http://..." | "https://..." (a webhook) | "exec:<command line>"
+    std::string handler;
+    std::string description;
+    int timeout_seconds = 6;  // timeout 1..900: the function's, else provider.timeout, else 6
+    int memory_size_mb =
+        1024;  // memorySize 128..10,240: the function's, else provider's, else 1024
+    // provider.environment overlaid by the function's own `environment`.
+    std::map<std::string, std::string> environment;
     std::vector<StreamEventConfig> stream_events;
+
+    friend bool operator==(const FunctionConfig&, const FunctionConfig&) = default;
 };
 
 struct RetryConfig {
@@ -105,22 +133,28 @@ struct Config {
     const Assignment* find_assignment(const std::string& name) const;
 };
 
-// Where the config comes from: a file (may be empty for built-in defaults) and the process
-// environment (passed in so tests can supply their own).
+// Where the config comes from: a file (may be empty for built-in defaults), the process
+// environment (passed in so tests can supply their own; HIRESTREAM_* overrides, and every
+// variable for ${env:NAME}) and the command-line options (for ${opt:NAME}; "stage" and "region"
+// also win over provider.stage and provider.region, as `serverless --stage` does).
 struct ConfigSource {
     std::string path;
     std::map<std::string, std::string> env;
+    std::map<std::string, std::string> options = {};  // e.g. {"stage", "prod"} from --stage
 };
 
-// Reads, overrides and validates. Fails with invalid_argument (field = the key) or not_found
+// Reads, resolves Serverless variables, overrides and validates. Fails with invalid_argument
+// (field = the key, e.g. "functions.sendAssignment.events[0].stream.batchSize") or not_found
 // (the file is missing; field = the path).
 Result<Config> load_config(const ConfigSource& source);
 
 // Parses YAML text as if read from a file in `base_dir` (relative paths resolve against it).
 Result<Config> parse_config(const std::string& yaml_text, const std::string& base_dir,
-                            const std::map<std::string, std::string>& env);
+                            const std::map<std::string, std::string>& env,
+                            const std::map<std::string, std::string>& options = {});
 
-// The environment of this process, as a map (only HIRESTREAM_* variables).
+// The environment of this process, as a map: every variable, since a config may name any of
+// them with ${env:NAME}; the overrides read only the HIRESTREAM_* ones.
 std::map<std::string, std::string> process_environment();
 
 }  // namespace hirestream::config

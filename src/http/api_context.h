@@ -7,8 +7,10 @@
 #include <string>
 
 #include "common/clock.h"
+#include "common/metrics.h"
 #include "store/store.h"
 #include "stream/stream_record.h"
+#include "triggers/event_source_mapping.h"
 
 namespace hirestream::http {
 
@@ -21,7 +23,9 @@ struct ApiContext {
     std::size_t max_body_bytes = 64 * 1024;
     std::map<std::string, std::string> assignment_zips;  // name -> bytes
     std::function<std::string()> metrics_text;           // Prometheus exposition
+    std::vector<triggers::EventSourceMapping*> mappings;  // one per function stream event
     std::function<std::string()> health_problem;         // empty when healthy
+    MetricsRegistry* metrics = nullptr;                   // optional: per-table write counters
 };
 
 }  // namespace hirestream::http

@@ -1,5 +1,7 @@
 #include "http/server.h"
 
+#include <sys/resource.h>
+
 #include <atomic>
 #include <thread>
 #include <vector>
@@ -8,6 +10,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -204,7 +207,14 @@ struct HttpServer::Impl {
                         ->run();
                 }
             } else {
-                spdlog::warn("accept failed error=\"{}\"", ec.message());
+                // Out of file descriptors (EMFILE) and the like: accepting again at once would
+                // spin and flood the log, so wait a little; established connections go on.
+                spdlog::warn("accept failed error=\"{}\" retry_in_ms=100", ec.message());
+                accept_pause.expires_after(std::chrono::milliseconds(100));
+                accept_pause.async_wait([this](beast::error_code wait_ec) {
+                    if (!wait_ec) accept();
+                });
+                return;
             }
             accept();
         });
@@ -214,6 +224,7 @@ struct HttpServer::Impl {
     const Router& router;
     asio::io_context io;
     tcp::acceptor acceptor;
+    asio::steady_timer accept_pause{acceptor.get_executor()};
     std::atomic<int> connections{0};
     std::vector<std::thread> threads;
     bool stopped = false;
@@ -226,6 +237,24 @@ HttpServer::~HttpServer() { stop(); }
 
 Result<int> HttpServer::start() {
     auto& o = impl_->options;
+    // Each connection is a file descriptor: raise the soft limit to the hard one, and keep the
+    // connection cap below it with room for the database, logs, mail and pipes, so a flood of
+    // clients meets the cap (a clean refusal) before EMFILE does.
+    constexpr rlim_t kReserve = 128;
+    rlimit limit{};
+    if (getrlimit(RLIMIT_NOFILE, &limit) == 0) {
+        if (limit.rlim_cur < limit.rlim_max) {
+            limit.rlim_cur = limit.rlim_max;
+            setrlimit(RLIMIT_NOFILE, &limit);
+            getrlimit(RLIMIT_NOFILE, &limit);
+        }
+        if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur > kReserve &&
+            static_cast<rlim_t>(o.max_connections) > limit.rlim_cur - kReserve) {
+            spdlog::warn("server.maxConnections lowered from {} to {} (open file limit {})",
+                         o.max_connections, limit.rlim_cur - kReserve, limit.rlim_cur);
+            o.max_connections = static_cast<int>(limit.rlim_cur - kReserve);
+        }
+    }
     beast::error_code ec;
     auto address = asio::ip::make_address(o.host, ec);
     if (ec) {
@@ -263,6 +292,7 @@ void HttpServer::stop() {
     asio::post(impl_->acceptor.get_executor(), [this] {
         beast::error_code ec;
         impl_->acceptor.close(ec);
+        impl_->accept_pause.cancel();
     });
     impl_->io.stop();
     for (auto& t : impl_->threads) {

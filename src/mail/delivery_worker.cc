@@ -12,7 +12,16 @@ namespace hirestream::mail {
 
 DeliveryWorker::DeliveryWorker(store::Store& store, Transport& transport, const Clock& clock,
                                DeliveryWorkerOptions options)
-    : store_(store), transport_(transport), clock_(clock), options_(std::move(options)) {}
+    : store_(store), transport_(transport), clock_(clock), options_(std::move(options)) {
+    if (options_.metrics) {
+        auto& m = *options_.metrics;
+        const char* name = "hirestream_mail_deliveries_total";
+        const char* help = "Assignment emails by outcome of an attempt.";
+        sent_ = &m.counter(name, help, "outcome=\"sent\"");
+        failed_ = &m.counter(name, help, "outcome=\"failed\"");
+        deferred_ = &m.counter(name, help, "outcome=\"deferred\"");
+    }
+}
 
 DeliveryWorker::~DeliveryWorker() { stop(); }
 
@@ -29,6 +38,7 @@ Result<void> DeliveryWorker::start() {
 }
 
 void DeliveryWorker::stop() {
+    stopping_.request_stop();
     for (auto& t : threads_) t.request_stop();
     for (auto& t : threads_) {
         if (t.joinable()) t.join();
@@ -50,17 +60,56 @@ Result<int> DeliveryWorker::send_due(int limit) {
     return static_cast<int>(claimed->size());
 }
 
-void DeliveryWorker::deliver(const store::Delivery& d) {
-    auto record = [&](store::DeliveryState state, const std::string& reply,
-                      std::int64_t next_ms) {
+void DeliveryWorker::record(const store::Delivery& d, store::DeliveryState state,
+                            const std::string& reply, std::int64_t next_ms) {
+    // The outcome must be recorded before this thread takes more work: left SENDING, the
+    // delivery would wait for a restart, and a SENT one would then be mailed again. So a store
+    // that cannot take the write (disk full, I/O error) is retried until it can, or until stop;
+    // after a stop the restart requeues it (the documented window).
+    for (int attempt = 1;; ++attempt) {
         auto r = store_.finish_delivery(d.candidate_id, d.kind, state, reply, clock_.now_ms(),
                                         next_ms);
-        if (!r) {
-            // The row stays SENDING; the next start requeues it (the documented window).
-            spdlog::error("cannot record delivery outcome candidate={} state={} error=\"{}\"",
-                          d.candidate_id, store::delivery_state_text(state), r.error().message);
+        if (r) break;
+        spdlog::error("cannot record delivery outcome candidate={} state={} attempt={} "
+                      "error=\"{}\"",
+                      d.candidate_id, store::delivery_state_text(state), attempt,
+                      r.error().message);
+        if (r.error().code != Errc::unavailable ||
+            !sleep_unless_stopped(backoff(std::min(attempt, 6)), stopping_.get_token())) {
+            break;
         }
+    }
+    Counter* counter = state == store::DeliveryState::sent     ? sent_
+                       : state == store::DeliveryState::failed ? failed_
+                                                               : deferred_;
+    if (counter) counter->inc();
+}
+
+void DeliveryWorker::deliver(store::Delivery d) {
+    auto record = [&](store::DeliveryState state, const std::string& reply, std::int64_t next_ms) {
+        this->record(d, state, reply, next_ms);
     };
+
+    if (!options_.candidates_table.empty()) {
+        auto item = store_.get_item(options_.candidates_table, d.candidate_id);
+        if (!item) {
+            record(store::DeliveryState::retry, "cannot read the candidate: " + item.error().message,
+                   clock_.now_ms() + backoff(d.attempts).count());
+            return;
+        }
+        if (!*item) {
+            record(store::DeliveryState::failed,
+                   "the candidate was deleted before the email was sent", 0);
+            spdlog::warn("delivery cancelled candidate={} reason=\"candidate deleted\"",
+                         d.candidate_id);
+            return;
+        }
+        // A PATCH may have corrected the address or the name since the INSERT.
+        if (auto email = (*item)->string_attr("email"); email && !email->empty()) {
+            d.recipient = std::string(*email);
+        }
+        if (auto name = (*item)->string_attr("fullname")) d.recipient_name = std::string(*name);
+    }
 
     auto file = options_.assignments.find(d.assignment);
     if (file == options_.assignments.end()) {
@@ -97,9 +146,13 @@ void DeliveryWorker::deliver(const store::Delivery& d) {
         case SendOutcome::Kind::transient:
             break;
     }
-    if (d.attempts >= options_.max_attempts) {
+    const bool too_many = options_.max_attempts > 0 && d.attempts >= options_.max_attempts;
+    const bool too_old = clock_.now_ms() - d.created_ms >= options_.give_up_after.count();
+    if (too_many || too_old) {
         record(store::DeliveryState::failed,
-               fmt::format("gave up after {} attempts: {}", d.attempts, outcome.detail), 0);
+               fmt::format("gave up after {} attempts over {} s: {}", d.attempts,
+                           (clock_.now_ms() - d.created_ms) / 1000, outcome.detail),
+               0);
         spdlog::error("email failed candidate={} attempts={} reply=\"{}\"", d.candidate_id,
                       d.attempts, outcome.detail);
         return;

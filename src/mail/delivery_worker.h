@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/metrics.h"
 #include "mail/assignment_message.h"
 #include "mail/transport.h"
 #include "store/store.h"
@@ -29,13 +30,22 @@ namespace hirestream::mail {
 
 struct DeliveryWorkerOptions {
     SenderSettings sender;
+    // The candidates table: each delivery re-reads its candidate just before sending, so a
+    // corrected address or name is used and a deleted candidate is not mailed. Empty: send the
+    // delivery as recorded.
+    std::string candidates_table;
     std::map<std::string, AssignmentFile> assignments;  // by name
     int threads = 2;
-    int max_attempts = 12;
+    // A delivery that keeps failing transiently (relay down, 4xx) gives up, FAILED, after
+    // max_attempts attempts (0: no limit) or once it is give_up_after old, whichever first.
+    // Age rather than count by default: a relay down over lunch must not fail everyone queued.
+    int max_attempts = 0;
+    std::chrono::milliseconds give_up_after{std::chrono::hours(72)};
     std::chrono::milliseconds initial_backoff{1000};
     std::chrono::milliseconds max_backoff{300'000};
     // How long a thread sleeps when nothing signals; a safety net only.
     std::chrono::milliseconds idle_wait{1000};
+    MetricsRegistry* metrics = nullptr;  // optional: sent / failed / deferred counters
 };
 
 class DeliveryWorker {
@@ -55,13 +65,19 @@ public:
     std::chrono::milliseconds backoff(int attempts) const;
 
 private:
-    void deliver(const store::Delivery& delivery);
+    void deliver(store::Delivery delivery);
+    void record(const store::Delivery& delivery, store::DeliveryState state,
+                const std::string& reply, std::int64_t next_attempt_ms);
     void run(std::stop_token stop);
 
     store::Store& store_;
     Transport& transport_;
     const Clock& clock_;
     DeliveryWorkerOptions options_;
+    Counter* sent_ = nullptr;
+    Counter* failed_ = nullptr;
+    Counter* deferred_ = nullptr;
+    std::stop_source stopping_;  // ends the wait of an outcome that cannot be recorded yet
     std::vector<std::jthread> threads_;
 };
 

@@ -154,6 +154,55 @@ TEST_F(DeliveryWorkerTest, GivesUpAfterMaxAttempts) {
     EXPECT_NE(d.last_reply.find("gave up after 3 attempts"), std::string::npos);
 }
 
+// Without an attempt limit, a relay that stays down fails a delivery only once it is too old,
+// so an outage of an hour loses nobody.
+TEST_F(DeliveryWorkerTest, GivesUpByAgeWhenAttemptsAreUnlimited) {
+    options_.max_attempts = 0;
+    options_.give_up_after = std::chrono::hours(2);
+    for (int i = 0; i < 100; ++i) {
+        transport_.script.push_back({SendOutcome::Kind::transient, 0, "connection refused"});
+    }
+    DeliveryWorker worker(*store_, transport_, clock_, options_);
+    add("c1", "a@example.com");
+    for (int i = 0; i < 12; ++i) {  // one hour of attempts
+        (void)worker.send_due(10);
+        clock_.advance(std::chrono::minutes(5));
+    }
+    EXPECT_EQ(get("c1").state, store::DeliveryState::retry);
+    clock_.advance(std::chrono::hours(1));
+    (void)worker.send_due(10);
+    EXPECT_EQ(get("c1").state, store::DeliveryState::failed);
+    EXPECT_NE(get("c1").last_reply.find("gave up after"), std::string::npos);
+}
+
+// The email goes to the candidate as they are when it is sent: a corrected address is used, a
+// deleted candidate is not mailed.
+TEST_F(DeliveryWorkerTest, SendsToTheCurrentAddressAndSkipsDeletedCandidates) {
+    store::TableSpec spec;
+    spec.name = "candidates-test";
+    ASSERT_TRUE(store_->ensure_table(spec));
+    options_.candidates_table = spec.name;
+    for (const char* id : {"c1", "c2"}) {
+        store::Item item;
+        item.set_string("id", id);
+        item.set_string("email", "typo@exmaple.com");
+        item.set_string("fullname", "Ada");
+        ASSERT_TRUE(store_->put_item(spec.name, item, store::PutMode::create_only));
+        add(id, "typo@exmaple.com");
+    }
+    store::ItemUpdate fix;
+    fix.set["email"] = boost::json::object{{"S", "ada@example.com"}};
+    ASSERT_TRUE(store_->update_item(spec.name, "c1", fix));
+    ASSERT_TRUE(store_->delete_item(spec.name, "c2"));
+    DeliveryWorker worker(*store_, transport_, clock_, options_);
+    EXPECT_EQ(worker.send_due(10).value(), 2);
+    ASSERT_EQ(transport_.sent.size(), 1u);
+    EXPECT_EQ(transport_.sent[0].envelope.recipients, std::vector<std::string>{"ada@example.com"});
+    EXPECT_EQ(get("c1").state, store::DeliveryState::sent);
+    EXPECT_EQ(get("c2").state, store::DeliveryState::failed);
+    EXPECT_NE(get("c2").last_reply.find("deleted"), std::string::npos);
+}
+
 // Backoff doubles from the initial value and stops at the maximum.
 TEST_F(DeliveryWorkerTest, BackoffDoublesUpToTheCap) {
     DeliveryWorker worker(*store_, transport_, clock_, options_);

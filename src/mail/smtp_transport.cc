@@ -309,6 +309,7 @@ Result<SmtpOptions> parse_smtp_url(const std::string& url) {
         options.port = port;
     }
 
+    bool tls_given = false;
     while (!query.empty()) {
         const std::size_t amp = query.find('&');
         const std::string_view param = query.substr(0, amp);
@@ -318,8 +319,14 @@ Result<SmtpOptions> parse_smtp_url(const std::string& url) {
         } else if (param == "tls=none" && options.tls != SmtpTls::implicit) {
             options.tls = SmtpTls::none;
         } else {
-            return bad("the only query parameter is tls=starttls (smtp:// only)");
+            return bad("the query may only be tls=starttls or tls=none (smtp:// only)");
         }
+        tls_given = true;
+    }
+    // Credentials never cross the network in clear by default: smtp:// with a user name means
+    // STARTTLS, required. Plain AUTH needs an explicit tls=none (a local relay, say).
+    if (!options.username.empty() && options.tls == SmtpTls::none && !tls_given) {
+        options.tls = SmtpTls::starttls;
     }
     return options;
 }

@@ -490,6 +490,15 @@ TEST(ParseSmtpUrl, ReadsSchemeHostPortTlsAndCredentials) {
     EXPECT_EQ(starttls->username, "user@example.com");
     EXPECT_EQ(starttls->password, "p@ss:w%rd");
 
+    // Credentials without a tls parameter mean STARTTLS, never AUTH in clear; plain AUTH
+    // needs an explicit tls=none.
+    auto with_user = parse_smtp_url("smtp://user:pw@relay:587");
+    ASSERT_TRUE(with_user.has_value());
+    EXPECT_EQ(with_user->tls, SmtpTls::starttls);
+    auto clear = parse_smtp_url("smtp://user:pw@relay:25?tls=none");
+    ASSERT_TRUE(clear.has_value());
+    EXPECT_EQ(clear->tls, SmtpTls::none);
+
     auto implicit = parse_smtp_url("smtps://u:p@[::1]/");
     ASSERT_TRUE(implicit.has_value());
     EXPECT_EQ(implicit->host, "::1");

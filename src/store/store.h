@@ -22,6 +22,7 @@
 #include "common/change_signal.h"
 #include "common/result.h"
 #include "store/change_record.h"
+#include "store/dead_letter.h"
 #include "store/delivery.h"
 #include "store/item.h"
 #include "store/table_spec.h"
@@ -93,8 +94,20 @@ public:
                                                          int limit) = 0;
     // Highest sequence in the shard, or 0 when it has none (used for LATEST).
     virtual Result<std::uint64_t> latest_sequence(const std::string& table, int shard) = 0;
-    // Deletes records created before `before_ms`. Returns how many were deleted.
-    virtual Result<std::uint64_t> trim_stream(const std::string& table, std::int64_t before_ms) = 0;
+    // How many records of the shard have a sequence above `after_sequence` (a consumer's lag).
+    virtual Result<std::uint64_t> count_records_after(const std::string& table, int shard,
+                                                      std::uint64_t after_sequence) = 0;
+    // Deletes records created before `before_ms`; when `trim_up_to` is not empty, in shard i
+    // only records with sequence <= trim_up_to[i] (what every consumer has handled), so retention
+    // never removes a record a consumer still needs. Deletes in small transactions so writers
+    // never wait long. Returns how many were deleted.
+    virtual Result<std::uint64_t> trim_stream(const std::string& table, std::int64_t before_ms,
+                                              const std::vector<std::uint64_t>& trim_up_to) = 0;
+    // All shards' records with sequence > after_sequence, in sequence order, at most `limit`,
+    // read in one snapshot (so a reader paging by sequence never skips a record).
+    virtual Result<std::vector<ChangeRecord>> read_stream(const std::string& table,
+                                                          std::uint64_t after_sequence,
+                                                          int limit) = 0;
 
     // ---- checkpoints of stream consumers ----
     // The last sequence a consumer finished in a shard, or nullopt when it has no checkpoint
@@ -125,6 +138,19 @@ public:
     virtual Result<int> requeue_interrupted_deliveries(std::int64_t now_ms) = 0;
     // When the earliest PENDING or RETRY delivery is due, or nullopt when none waits.
     virtual Result<std::optional<std::int64_t>> next_delivery_due_ms() = 0;
+
+    // ---- dead letters (on-failure destinations) ----
+    // Stores it and returns its id.
+    virtual Result<std::int64_t> add_dead_letter(const DeadLetter& letter) = 0;
+    // A function's dead letters, newest first, with id < before_id (0: from the newest).
+    virtual Result<std::vector<DeadLetter>> list_dead_letters(const std::string& function,
+                                                              std::int64_t before_id,
+                                                              int limit) = 0;
+    virtual Result<std::optional<DeadLetter>> get_dead_letter(std::int64_t id) = 0;
+    // Marks a dead letter redriven. Fails with not_found.
+    virtual Result<void> mark_dead_letter_redriven(std::int64_t id, std::int64_t now_ms) = 0;
+    // How many of a function's dead letters are not redriven yet.
+    virtual Result<std::uint64_t> count_pending_dead_letters(const std::string& function) = 0;
 
     virtual ChangeSignal& stream_signal() = 0;
     virtual ChangeSignal& delivery_signal() = 0;

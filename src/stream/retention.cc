@@ -40,7 +40,16 @@ Result<std::uint64_t> Retention::run_once() {
         const auto cutoff =
             clock_.now_ms() - std::chrono::duration_cast<std::chrono::milliseconds>(p.retention)
                                   .count();
-        auto trimmed = store_.trim_stream(p.table, cutoff);
+        std::vector<std::uint64_t> bounds;
+        if (p.handled_up_to) {
+            auto b = p.handled_up_to();
+            if (!b) {
+                error = b.error();
+                continue;
+            }
+            bounds = std::move(*b);
+        }
+        auto trimmed = store_.trim_stream(p.table, cutoff, bounds);
         if (!trimmed) {
             spdlog::warn("stream trim failed table={} error=\"{}\"", p.table,
                          trimmed.error().message);

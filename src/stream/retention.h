@@ -20,6 +20,10 @@ namespace hirestream::stream {
 struct RetentionPolicy {
     std::string table;
     std::chrono::hours retention{24};
+    // Per shard, the highest sequence every consumer of the table has handled; records above it
+    // are kept whatever their age, so retention never takes a record a function still needs.
+    // Empty: no bound.
+    std::function<Result<std::vector<std::uint64_t>>()> handled_up_to;
 };
 
 class Retention {

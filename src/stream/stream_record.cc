@@ -67,4 +67,53 @@ boost::json::object to_stream_record(const store::ChangeRecord& record,
     return out;
 }
 
+Result<store::ChangeRecord> parse_stream_record(const boost::json::value& value) {
+    const auto* o = value.if_object();
+    if (!o) return fail(Errc::invalid_argument, "a record must be a JSON object", "Records");
+    auto text = [&](const boost::json::object& obj, const char* key) -> const boost::json::string* {
+        const auto* v = obj.if_contains(key);
+        return v ? v->if_string() : nullptr;
+    };
+    store::ChangeRecord r;
+    const auto* id = text(*o, "eventID");
+    const auto* name = text(*o, "eventName");
+    const auto* d = o->if_contains("dynamodb") ? o->at("dynamodb").if_object() : nullptr;
+    if (!id || !name || !d) {
+        return fail(Errc::invalid_argument, "eventID, eventName and dynamodb are required",
+                    "Records");
+    }
+    r.event_id = std::string(*id);
+    auto event = store::parse_event_name(*name);
+    if (!event) return fail(event.error());
+    r.event_name = *event;
+    const auto* seq = text(*d, "SequenceNumber");
+    auto sequence = seq ? parse_sequence_number(*seq) : std::nullopt;
+    if (!sequence) {
+        return fail(Errc::invalid_argument, "SequenceNumber is missing or not ours",
+                    "dynamodb.SequenceNumber");
+    }
+    r.sequence = *sequence;
+    const auto* keys = d->if_contains("Keys");
+    if (!keys || !keys->is_object()) {
+        return fail(Errc::invalid_argument, "Keys is required", "dynamodb.Keys");
+    }
+    r.keys = keys->as_object();
+    if (const auto* n = d->if_contains("NewImage"); n && n->is_object()) r.new_image = n->as_object();
+    if (const auto* old = d->if_contains("OldImage"); old && old->is_object()) {
+        r.old_image = old->as_object();
+    }
+    if (const auto* t = d->if_contains("ApproximateCreationDateTime"); t && t->is_number()) {
+        r.created_ms = t->to_number<std::int64_t>() * 1000;
+    }
+    if (const auto* size = d->if_contains("SizeBytes"); size && size->is_number()) {
+        r.size_bytes = size->to_number<std::size_t>();
+    }
+    if (const auto* view = text(*d, "StreamViewType")) {
+        auto type = store::parse_view_type(*view);
+        if (!type) return fail(type.error());
+        r.view_type = *type;
+    }
+    return r;
+}
+
 }  // namespace hirestream::stream

@@ -7,6 +7,7 @@
 
 #include <boost/json/object.hpp>
 
+#include "common/result.h"
 #include "store/change_record.h"
 
 namespace hirestream::stream {
@@ -38,5 +39,11 @@ std::string shard_id(const StreamIdentity& identity, int shard);
 // Keys, NewImage, OldImage, SequenceNumber, SizeBytes, StreamViewType}, eventSourceARN.
 boost::json::object to_stream_record(const store::ChangeRecord& record,
                                      const StreamIdentity& identity);
+
+// The inverse of to_stream_record: reads a record in DynamoDB Streams' format back (dead letters
+// keep their records in this form, so they can be redriven after the stream trimmed them).
+// `table` and `shard` are not part of the format and are left empty/0. Fails with
+// invalid_argument naming the missing or malformed field.
+Result<store::ChangeRecord> parse_stream_record(const boost::json::value& record);
 
 }  // namespace hirestream::stream

@@ -2,6 +2,9 @@
 
 #include <filesystem>
 #include <set>
+#include <thread>
+
+#include <boost/json.hpp>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -15,22 +18,62 @@ namespace {
 
 namespace fs = std::filesystem;
 
+FunctionSpec test_spec(std::string name, std::string handler) {
+    FunctionSpec spec;
+    spec.name = std::move(name);
+    spec.handler = std::move(handler);
+    return spec;
+}
+
 class RecordingFunction final : public Function {
 public:
-    const std::string& name() const override { return name_; }
-    InvokeResult invoke(const Batch& batch) override {
+    const FunctionSpec& spec() const override { return spec_; }
+    InvokeResult invoke(const Batch& batch, const InvocationContext&) override {
         ++calls;
         if (fail_next) {
             fail_next = false;
-            return {false, "injected failure"};
+            InvokeResult failed;
+            failed.ok = false;
+            failed.error = "injected failure";
+            return failed;
         }
         for (const auto& r : batch.records) seen.push_back(r.sequence);
         return {};
     }
-    std::string name_ = "recorder";
+    FunctionSpec spec_ = test_spec("recorder", "test:recorder");
     int calls = 0;
     bool fail_next = false;
     std::vector<std::uint64_t> seen;
+};
+
+// A function whose answer a test scripts; it records every record it was handed, by outcome.
+class ScriptedFunction final : public Function {
+public:
+    using Script = std::function<InvokeResult(const Batch&)>;
+    explicit ScriptedFunction(Script script) : script_(std::move(script)) {}
+    const FunctionSpec& spec() const override { return spec_; }
+    InvokeResult invoke(const Batch& batch, const InvocationContext&) override {
+        auto result = script_(batch);
+        std::lock_guard lock(mutex_);
+        ++calls;
+        for (const auto& r : batch.records) {
+            (result.ok ? succeeded : failed).push_back(r.sequence);
+            order.emplace_back(boost::json::serialize(r.keys), r.sequence);
+        }
+        return result;
+    }
+    static InvokeResult error(std::string why) {
+        InvokeResult r;
+        r.ok = false;
+        r.error = std::move(why);
+        return r;
+    }
+    FunctionSpec spec_ = test_spec("scripted", "test:scripted");
+    Script script_;
+    std::mutex mutex_;
+    int calls = 0;
+    std::vector<std::uint64_t> succeeded, failed;
+    std::vector<std::pair<std::string, std::uint64_t>> order;
 };
 
 class MappingTest : public ::testing::Test {
@@ -44,13 +87,16 @@ protected:
         store_.reset();
         fs::remove_all(dir_);
     }
-    void reopen() {
+    // Opens the database of a table with `shards` shards (one file per shard count, since a
+    // table's shard count is fixed).
+    void reopen(int shards = 2) {
         store_.reset();
-        auto s = store::SqliteStore::open({(dir_ / "db.sqlite").string()}, clock_);
+        auto s = store::SqliteStore::open(
+            {(dir_ / fmt::format("db-{}.sqlite", shards)).string()}, clock_);
         ASSERT_TRUE(s) << s.error().message;
         store_ = std::move(*s);
         spec_.name = "candidates-test";
-        spec_.shard_count = 2;
+        spec_.shard_count = shards;
         spec_.unique_attributes = {"email"};
         auto info = store_->ensure_table(spec_);
         ASSERT_TRUE(info) << info.error().message;
@@ -76,7 +122,35 @@ protected:
     MappingOptions options(int batch = 100) {
         MappingOptions o;
         o.event.batch_size = batch;
+        o.initial_backoff = std::chrono::milliseconds(1);
+        o.max_backoff = std::chrono::milliseconds(2);
         return o;
+    }
+    EventSourceMapping mapping(Function& fn, MappingOptions o, FilterCriteria filters = {}) {
+        return EventSourceMapping(*store_, clock_, identity_, spec_.shard_count, fn,
+                                  std::move(filters), std::move(o));
+    }
+
+    // Puts n items (experience i % 12) and returns their record sequences in order.
+    std::vector<std::uint64_t> put_many(int n) {
+        for (int i = 0; i < n; ++i) put(fmt::format("m{}@example.com", i), std::to_string(i % 12));
+        return all_sequences();
+    }
+    std::vector<std::uint64_t> all_sequences() {
+        std::vector<std::uint64_t> out;
+        for (int shard = 0; shard < spec_.shard_count; ++shard) {
+            const auto records = store_->read_shard(spec_.name, shard, 0, 10000).value();
+            for (const auto& r : records) out.push_back(r.sequence);
+        }
+        std::sort(out.begin(), out.end());
+        return out;
+    }
+    // Polls until nothing is left to do (a test's stand-in for the shard threads).
+    void drain(EventSourceMapping& m) {
+        for (int i = 0; i < 1000; ++i) {
+            if (m.poll_once().value() == 0) return;
+        }
+        FAIL() << "the mapping never drained";
     }
 
     fs::path dir_;
@@ -91,37 +165,40 @@ TEST_F(MappingTest, CheckpointSurvivesRestartAndNothingIsRedelivered) {
     for (int i = 0; i < 5; ++i) put(fmt::format("p{}@example.com", i), "3");
     RecordingFunction fn;
     {
-        EventSourceMapping m(*store_, clock_, identity_, spec_.shard_count, fn, options());
+        EventSourceMapping m(*store_, clock_, identity_, spec_.shard_count, fn, {}, options());
         ASSERT_EQ(m.poll_once().value(), 5u);
         EXPECT_EQ(m.poll_once().value(), 0u);
     }
     reopen();
     put("late@example.com", "4");
-    EventSourceMapping again(*store_, clock_, identity_, spec_.shard_count, fn, options());
+    EventSourceMapping again(*store_, clock_, identity_, spec_.shard_count, fn, {}, options());
     EXPECT_EQ(again.poll_once().value(), 1u);
     EXPECT_EQ(fn.seen.size(), 6u);
     std::set<std::uint64_t> unique(fn.seen.begin(), fn.seen.end());
     EXPECT_EQ(unique.size(), 6u);
 }
 
-// A failed batch does not move the checkpoint: the same records come again.
-TEST_F(MappingTest, FailedBatchIsRetriedFromTheSameCheckpoint) {
+// A failed batch is retried with the same records until it succeeds (maximumRetryAttempts -1,
+// AWS's default); the error stays visible in the status after the success.
+TEST_F(MappingTest, FailedBatchIsRetriedWithTheSameRecords) {
+    reopen(1);
     for (int i = 0; i < 3; ++i) put(fmt::format("p{}@example.com", i), "3");
     RecordingFunction fn;
     fn.fail_next = true;
-    EventSourceMapping m(*store_, clock_, identity_, spec_.shard_count, fn, options());
-    EXPECT_FALSE(m.poll_once());
-    EXPECT_FALSE(m.status().last_error.empty());
+    EventSourceMapping m(*store_, clock_, identity_, spec_.shard_count, fn, {}, options());
     EXPECT_EQ(m.poll_once().value(), 3u);
+    EXPECT_EQ(fn.calls, 2);
     EXPECT_EQ(fn.seen.size(), 3u);
-    EXPECT_TRUE(m.status().last_error.empty());
+    EXPECT_EQ(m.status().last_error, "injected failure");
+    EXPECT_EQ(m.status().last_result, "OK");
+    EXPECT_EQ(m.records_behind().value(), 0u);
 }
 
 // Batches never exceed batchSize, and shard order is kept within a batch.
 TEST_F(MappingTest, BatchesRespectBatchSizeAndOrder) {
     for (int i = 0; i < 9; ++i) put(fmt::format("p{}@example.com", i), "3");
     RecordingFunction fn;
-    EventSourceMapping m(*store_, clock_, identity_, spec_.shard_count, fn, options(2));
+    EventSourceMapping m(*store_, clock_, identity_, spec_.shard_count, fn, {}, options(2));
     std::size_t total = 0;
     while (true) {
         auto n = m.poll_once().value();
@@ -138,7 +215,7 @@ TEST_F(MappingTest, LatestStartsAfterExistingRecords) {
     RecordingFunction fn;
     auto o = options();
     o.event.starting_position = config::StartingPosition::latest;
-    EventSourceMapping m(*store_, clock_, identity_, spec_.shard_count, fn, o);
+    EventSourceMapping m(*store_, clock_, identity_, spec_.shard_count, fn, {}, o);
     EXPECT_EQ(m.poll_once().value(), 0u);
     put("new@example.com", "3");
     EXPECT_EQ(m.poll_once().value(), 1u);
@@ -150,7 +227,8 @@ TEST_F(MappingTest, AssignmentFunctionRecordsOneDeliveryPerCandidate) {
     AssignmentRules rules({config::Rule{"assignment1", config::NumberRange{std::nullopt, 0.0,
                                                                            std::nullopt, 5.0}}},
                           "assignment3");
-    AssignmentFunction fn("sendAssignment", *store_, clock_, rules, "example.com");
+    AssignmentFunction fn(test_spec("sendAssignment", "builtin:assignment"), *store_, clock_,
+                          rules, "example.com");
     const auto junior = put("junior@example.com", "2");
     const auto senior = put("senior@example.com", "20");
     const auto bad = put("bad@example.com", "abc");
@@ -160,8 +238,8 @@ TEST_F(MappingTest, AssignmentFunctionRecordsOneDeliveryPerCandidate) {
         all.insert(all.end(), recs.begin(), recs.end());
     }
     Batch batch{&identity_, 0, all};
-    ASSERT_TRUE(fn.invoke(batch).ok);
-    ASSERT_TRUE(fn.invoke(batch).ok);  // a replay adds nothing
+    ASSERT_TRUE(fn.invoke(batch, {}).ok);
+    ASSERT_TRUE(fn.invoke(batch, {}).ok);  // a replay adds nothing
 
     auto d1 = store_->get_delivery(junior, "assignment").value();
     ASSERT_TRUE(d1);
@@ -174,6 +252,278 @@ TEST_F(MappingTest, AssignmentFunctionRecordsOneDeliveryPerCandidate) {
     EXPECT_EQ(d3->state, store::DeliveryState::failed);
     EXPECT_NE(d3->last_reply.find("experience"), std::string::npos);
     EXPECT_EQ(store_->claim_due_deliveries(clock_.now_ms(), 10).value().size(), 2u);
+}
+
+}  // namespace
+}  // namespace hirestream::triggers
+
+namespace hirestream::triggers {
+namespace {
+
+// filterPatterns keep only INSERTs: MODIFY and REMOVE records never reach the function, and the
+// checkpoint moves past them (nothing is behind afterwards).
+TEST_F(MappingTest, FilterSkipsRecordsAndMovesTheCheckpoint) {
+    const auto id = put("f@example.com", "3");
+    store::ItemUpdate u;
+    u.set["evaluated"] = boost::json::object{{"BOOL", true}};
+    ASSERT_TRUE(store_->update_item(spec_.name, id, u));
+    ASSERT_TRUE(store_->delete_item(spec_.name, id));
+    ScriptedFunction fn([](const Batch& b) {
+        for (const auto& r : b.records) EXPECT_EQ(r.event_name, store::EventName::insert);
+        return InvokeResult{};
+    });
+    auto filters = FilterCriteria::parse({R"({"eventName": ["INSERT"]})"});
+    ASSERT_TRUE(filters);
+    auto m = mapping(fn, options(), *filters);
+    drain(m);
+    EXPECT_EQ(fn.calls, 1);
+    EXPECT_EQ(fn.succeeded.size(), 1u);
+    EXPECT_EQ(m.status().records_filtered, 2u);
+    EXPECT_EQ(m.records_behind().value(), 0u);
+}
+
+// batchWindow holds a batch that is not full until its first record is that old.
+TEST_F(MappingTest, BatchWindowWaitsToFillTheBatch) {
+    put("w1@example.com", "3");
+    ScriptedFunction fn([](const Batch&) { return InvokeResult{}; });
+    auto o = options(10);
+    o.event.batch_window_seconds = 5;
+    auto m = mapping(fn, o);
+    EXPECT_EQ(m.poll_once().value(), 0u);
+    clock_.advance(std::chrono::seconds(4));
+    EXPECT_EQ(m.poll_once().value(), 0u);
+    EXPECT_EQ(fn.calls, 0);
+    clock_.advance(std::chrono::seconds(1));
+    EXPECT_EQ(m.poll_once().value(), 1u);
+    EXPECT_EQ(fn.calls, 1);
+}
+
+// maximumRetryAttempts N: a batch that always fails is invoked 1 + N times, then goes to the
+// on-failure destination with AWS's invocation record, and the shard flows on.
+TEST_F(MappingTest, RetriesThenDeadLettersWithAwsInvocationRecord) {
+    const auto seqs = put_many(3);
+    ScriptedFunction fn([](const Batch&) { return ScriptedFunction::error("boom"); });
+    auto o = options();
+    o.event.maximum_retry_attempts = 2;
+    o.event.on_failure = "deadletters";
+    auto m = mapping(fn, o);
+    drain(m);
+    EXPECT_EQ(m.records_behind().value(), 0u);
+    auto letters = store_->list_dead_letters("scripted", 0, 10).value();
+    ASSERT_FALSE(letters.empty());
+    std::size_t dead = 0;
+    for (const auto& l : letters) {
+        dead += static_cast<std::size_t>(l.record_count);
+        EXPECT_EQ(l.condition, "RetryAttemptsExhausted");
+        EXPECT_EQ(l.destination, "deadletters");
+        auto record = boost::json::parse(l.invocation_record).as_object();
+        const auto& ctx = record.at("requestContext").as_object();
+        EXPECT_EQ(ctx.at("condition"), "RetryAttemptsExhausted");
+        EXPECT_EQ(ctx.at("approximateInvokeCount"), 3);
+        EXPECT_EQ(ctx.at("functionArn").as_string(),
+                  "arn:aws:lambda:us-east-1:000000000000:function:scripted");
+        EXPECT_EQ(record.at("version"), "1.0");
+        EXPECT_EQ(record.at("responseContext").at("functionError"), "Unhandled");
+        const auto& info = record.at("DDBStreamBatchInfo").as_object();
+        EXPECT_EQ(info.at("streamArn").as_string(), identity_.stream_arn());
+        EXPECT_EQ(info.at("batchSize"), l.record_count);
+        EXPECT_EQ(info.at("startSequenceNumber").as_string(),
+                  stream::format_sequence_number(l.first_sequence));
+        EXPECT_EQ(info.at("endSequenceNumber").as_string(),
+                  stream::format_sequence_number(l.last_sequence));
+        EXPECT_TRUE(info.at("shardId").as_string().starts_with("shardId-"));
+        auto records = boost::json::parse(l.records).as_object().at("Records").as_array();
+        EXPECT_EQ(records.size(), static_cast<std::size_t>(l.record_count));
+    }
+    EXPECT_EQ(dead, seqs.size());
+    EXPECT_EQ(fn.calls, static_cast<int>(3 * letters.size()));
+    EXPECT_EQ(store_->count_pending_dead_letters("scripted").value(), letters.size());
+}
+
+// maximumRecordAgeInSeconds: records older than that are not retried again; they go to the
+// destination with RecordAgeExceeded.
+TEST_F(MappingTest, RecordsPastTheirMaximumAgeAreDeadLettered) {
+    reopen(1);
+    put("old@example.com", "3");
+    ScriptedFunction fn([this](const Batch&) {
+        clock_.advance(std::chrono::seconds(61));  // each attempt takes a while
+        return ScriptedFunction::error("boom");
+    });
+    auto o = options();
+    o.event.maximum_record_age_seconds = 60;
+    o.event.on_failure = "deadletters";
+    auto m = mapping(fn, o);
+    drain(m);
+    auto letters = store_->list_dead_letters("scripted", 0, 10).value();
+    ASSERT_EQ(letters.size(), 1u);
+    EXPECT_EQ(letters[0].condition, "RecordAgeExceeded");
+    EXPECT_EQ(fn.calls, 1);
+}
+
+// bisectBatchOnFunctionError: one poison record among 100 is isolated in a handful of
+// invocations, every other record succeeds exactly once, the poison reaches the dead letters.
+TEST_F(MappingTest, BisectIsolatesOnePoisonRecordAmongAHundred) {
+    reopen(1);
+    const auto seqs = put_many(100);
+    const auto poison = seqs[37];
+    ScriptedFunction fn([poison](const Batch& b) {
+        for (const auto& r : b.records) {
+            if (r.sequence == poison) return ScriptedFunction::error("poison");
+        }
+        return InvokeResult{};
+    });
+    auto o = options(100);
+    o.event.bisect_batch_on_function_error = true;
+    o.event.maximum_retry_attempts = 1;
+    o.event.on_failure = "deadletters";
+    auto m = mapping(fn, o);
+    drain(m);
+    std::map<std::uint64_t, int> successes;
+    for (auto seq : fn.succeeded) ++successes[seq];
+    EXPECT_EQ(successes.size(), 99u);
+    for (auto [seq, n] : successes) EXPECT_EQ(n, 1) << seq;
+    EXPECT_EQ(successes.count(poison), 0u);
+    EXPECT_LE(fn.calls, 2 * 8 + 2);  // log2(100) levels of halves, plus the poison's retry
+    auto letters = store_->list_dead_letters("scripted", 0, 10).value();
+    ASSERT_EQ(letters.size(), 1u);
+    EXPECT_EQ(letters[0].first_sequence, poison);
+    EXPECT_EQ(letters[0].record_count, 1);
+}
+
+// ReportBatchItemFailures: processing resumes from the lowest failed sequence number; what came
+// before it is not invoked again.
+TEST_F(MappingTest, ReportBatchItemFailuresResumesFromTheLowestFailure) {
+    reopen(1);
+    const auto seqs = put_many(10);
+    int call = 0;
+    ScriptedFunction fn([&](const Batch& b) {
+        InvokeResult r;
+        if (++call == 1) {
+            r.response = fmt::format(
+                R"({{"batchItemFailures":[{{"itemIdentifier":"{}"}},{{"itemIdentifier":"{}"}}]}})",
+                stream::format_sequence_number(b.records[7].sequence),
+                stream::format_sequence_number(b.records[4].sequence));
+        }
+        return r;
+    });
+    auto o = options();
+    o.event.report_batch_item_failures = true;
+    auto m = mapping(fn, o);
+    drain(m);
+    ASSERT_EQ(fn.calls, 2);
+    std::vector<std::uint64_t> second(fn.order.size() - 10);
+    for (std::size_t i = 10; i < fn.order.size(); ++i) second[i - 10] = fn.order[i].second;
+    EXPECT_EQ(second, std::vector<std::uint64_t>(seqs.begin() + 4, seqs.end()));
+    EXPECT_EQ(m.records_behind().value(), 0u);
+}
+
+// An answer that is not JSON, or names a record outside the batch, fails the whole batch.
+TEST_F(MappingTest, MalformedAnswersFailTheBatch) {
+    reopen(1);
+    put("x@example.com", "3");
+    int call = 0;
+    ScriptedFunction fn([&](const Batch&) {
+        InvokeResult r;
+        if (++call == 1) r.response = "<html>oops</html>";
+        if (call == 2) r.response = R"({"batchItemFailures":[{"itemIdentifier":"42"}]})";
+        return r;
+    });
+    auto o = options();
+    o.event.report_batch_item_failures = true;
+    auto m = mapping(fn, o);
+    drain(m);
+    EXPECT_EQ(fn.calls, 3);
+    EXPECT_NE(m.status().last_error.find("not in the batch"), std::string::npos);
+}
+
+// parallelizationFactor 4 under concurrent writes: every record is handled and the records of
+// one item always arrive in write order.
+TEST_F(MappingTest, ParallelLanesKeepOrderPerItem) {
+    reopen(1);
+    std::vector<std::string> ids;
+    for (int i = 0; i < 8; ++i) ids.push_back(put(fmt::format("p{}@example.com", i), "1"));
+    ScriptedFunction fn([](const Batch&) { return InvokeResult{}; });
+    auto o = options(5);
+    o.event.parallelization_factor = 4;
+    auto m = mapping(fn, o);
+    std::atomic<bool> writing{true};
+    std::thread writer([&] {
+        for (int round = 0; round < 20; ++round) {
+            for (const auto& id : ids) {
+                store::ItemUpdate u;
+                u.set["round"] = boost::json::object{{"N", std::to_string(round)}};
+                ASSERT_TRUE(store_->update_item(spec_.name, id, u));
+            }
+        }
+        writing = false;
+    });
+    while (writing) (void)m.poll_once();
+    writer.join();
+    drain(m);
+    EXPECT_EQ(fn.succeeded.size(), 8u + 8u * 20u);
+    std::map<std::string, std::uint64_t> last;
+    for (const auto& [key, seq] : fn.order) {
+        EXPECT_GT(seq, last[key]) << key;
+        last[key] = seq;
+    }
+}
+
+// A dead letter keeps its records: once the function is fixed they can be redriven, after the
+// stream has trimmed them.
+TEST_F(MappingTest, DeadLettersCanBeRedrivenAfterTheStreamTrimmedThem) {
+    reopen(1);
+    put("r@example.com", "3");
+    bool broken = true;
+    ScriptedFunction fn([&](const Batch&) {
+        return broken ? ScriptedFunction::error("down") : InvokeResult{};
+    });
+    auto o = options();
+    o.event.maximum_retry_attempts = 0;
+    o.event.on_failure = "deadletters";
+    auto m = mapping(fn, o);
+    drain(m);
+    auto letters = store_->list_dead_letters("scripted", 0, 10).value();
+    ASSERT_EQ(letters.size(), 1u);
+    clock_.advance(std::chrono::hours(25));
+    ASSERT_TRUE(store_->trim_stream(spec_.name, clock_.now_ms(), {}));
+    EXPECT_TRUE(all_sequences().empty());
+    auto again = m.redrive(letters[0].id);
+    EXPECT_FALSE(again);
+    broken = false;
+    ASSERT_TRUE(m.redrive(letters[0].id));
+    EXPECT_EQ(fn.succeeded.size(), 1u);
+    EXPECT_EQ(store_->count_pending_dead_letters("scripted").value(), 0u);
+    EXPECT_EQ(m.redrive(9999).error().code, Errc::not_found);
+}
+
+// Disabling keeps the checkpoint; enabling resumes from it, on the mapping's own threads.
+TEST_F(MappingTest, DisableKeepsTheCheckpointAndEnableResumes) {
+    ScriptedFunction fn([](const Batch&) { return InvokeResult{}; });
+    auto o = options();
+    o.idle_wait = std::chrono::milliseconds(5);
+    auto m = mapping(fn, o);
+    m.start();
+    put("one@example.com", "3");
+    auto wait_for = [&](std::size_t n) {
+        for (int i = 0; i < 2000 && [&] {
+                 std::lock_guard lock(fn.mutex_);
+                 return fn.succeeded.size() < n;
+             }();
+             ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        }
+        std::lock_guard lock(fn.mutex_);
+        return fn.succeeded.size();
+    };
+    EXPECT_EQ(wait_for(1), 1u);
+    m.set_enabled(false);
+    EXPECT_FALSE(m.status().enabled);
+    put("two@example.com", "3");
+    EXPECT_EQ(m.records_behind().value(), 1u);
+    m.set_enabled(true);
+    EXPECT_EQ(wait_for(2), 2u);
+    m.stop();
+    EXPECT_EQ(m.records_behind().value(), 0u);
 }
 
 }  // namespace

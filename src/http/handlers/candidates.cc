@@ -194,6 +194,15 @@ const store::Delivery* find_assignment_delivery(const std::vector<store::Deliver
     return nullptr;
 }
 
+void count_write(const ApiContext& ctx, const char* event) {
+    if (!ctx.metrics) return;
+    ctx.metrics
+        ->counter("hirestream_table_writes_total", "Item writes, by table and stream event.",
+                  fmt::format("table=\"{}\",event=\"{}\"",
+                              MetricsRegistry::label_value(ctx.candidates_table), event))
+        .inc();
+}
+
 Result<Response> candidate_response(const ApiContext& ctx, const store::Item& item, int status) {
     const std::string id(item.string_attr("id").value_or(""));
     auto ds = ctx.store.deliveries_for({id});
@@ -250,13 +259,14 @@ Result<Response> create(const ApiContext& ctx, Request& req) {
 
     auto written = ctx.store.put_item(ctx.candidates_table, item, store::PutMode::create_only);
     if (!written) {
-        if (written.error().code == Errc::conflict) {
+        if (written.error().code == Errc::conflict && written.error().field == "email") {
             return fail(Errc::conflict,
                         fmt::format("a candidate with email {} is already on file", *email),
                         "email");
         }
         return fail(written.error());
     }
+    count_write(ctx, "INSERT");
     json::object out;
     // The seed's answer, typo included: clients written for it compare this text.
     out["message"] = "Sucessfully submitted candidate with email " + *email;
@@ -352,11 +362,12 @@ Result<Response> patch(const ApiContext& ctx, Request& req) {
     update.set["updatedAt"] = json::object{{"N", std::to_string(ctx.clock.now_ms())}};
     auto written = ctx.store.update_item(ctx.candidates_table, lower(id), update);
     if (!written) {
-        if (written.error().code == Errc::conflict) {
+        if (written.error().code == Errc::conflict && written.error().field == "email") {
             return fail(Errc::conflict, "another candidate already has this email", "email");
         }
         return fail(written.error());
     }
+    count_write(ctx, "MODIFY");
     return candidate_response(ctx, *written->new_item, 200);
 }
 
@@ -370,6 +381,7 @@ Result<Response> remove(const ApiContext& ctx, Request& req) {
         }
         return fail(written.error());
     }
+    count_write(ctx, "REMOVE");
     Response r;
     r.status = 204;
     return r;

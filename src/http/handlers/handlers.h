@@ -12,6 +12,8 @@ void add_candidate_routes(Router& router, const ApiContext& ctx);
 void add_stream_routes(Router& router, const ApiContext& ctx);
 // GET /assignments/{file}
 void add_assignment_routes(Router& router, const ApiContext& ctx);
+// GET/PATCH /functions[/{name}], dead letters: list, show, redrive
+void add_function_routes(Router& router, const ApiContext& ctx);
 // GET /healthz, GET /metrics
 void add_health_routes(Router& router, const ApiContext& ctx);
 

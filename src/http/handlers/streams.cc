@@ -35,19 +35,10 @@ Result<Response> records(const ApiContext& ctx, Request& req) {
             return fail(Errc::invalid_argument, "must be a whole number from 1 to 1000", "limit");
         }
     }
-    // Each shard returns its first `limit` records after `after`; since sequence numbers are
-    // store-wide, the first `limit` of their union are the stream's next `limit` records.
-    std::vector<store::ChangeRecord> all;
-    for (int shard = 0; shard < ctx.shard_count; ++shard) {
-        auto recs = ctx.store.read_shard(ctx.candidates_table, shard, after, limit);
-        if (!recs) return fail(recs.error());
-        std::move(recs->begin(), recs->end(), std::back_inserter(all));
-    }
-    std::sort(all.begin(), all.end(),
-              [](const auto& a, const auto& b) { return a.sequence < b.sequence; });
-    if (all.size() > static_cast<std::size_t>(limit)) all.resize(limit);
+    auto records = ctx.store.read_stream(ctx.candidates_table, after, limit);
+    if (!records) return fail(records.error());
     json::array out;
-    for (const auto& r : all) out.push_back(stream::to_stream_record(r, ctx.candidates_stream));
+    for (const auto& r : *records) out.push_back(stream::to_stream_record(r, ctx.candidates_stream));
     return json_response(200, json::serialize(json::object{{"Records", std::move(out)}}));
 }
 

@@ -37,7 +37,7 @@ namespace {
 
 namespace json = boost::json;
 
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;
 constexpr int kMaxListLimit = 1000;
 constexpr int kMaxShardCount = 1024;
 
@@ -111,6 +111,31 @@ CREATE TABLE deliveries (
 CREATE INDEX deliveries_due ON deliveries(state, next_attempt_ms);
 PRAGMA user_version = 1;
 )sql";
+
+// Version 2: on-failure destinations keep dead letters.
+constexpr const char* kSchemaV2 = R"sql(
+CREATE TABLE dead_letters (
+    id                INTEGER PRIMARY KEY AUTOINCREMENT,
+    destination       TEXT NOT NULL,
+    function          TEXT NOT NULL,
+    table_name        TEXT NOT NULL,
+    shard             INTEGER NOT NULL,
+    condition         TEXT NOT NULL,
+    invocation_record TEXT NOT NULL,
+    records           TEXT NOT NULL,
+    first_sequence    INTEGER NOT NULL,
+    last_sequence     INTEGER NOT NULL,
+    record_count      INTEGER NOT NULL,
+    created_ms        INTEGER NOT NULL,
+    redriven_ms       INTEGER NOT NULL
+);
+CREATE INDEX dead_letters_by_function ON dead_letters(function, id);
+PRAGMA user_version = 2;
+)sql";
+
+constexpr const char* kDeadLetterColumns =
+    "id, destination, function, table_name, shard, condition, invocation_record, records, "
+    "first_sequence, last_sequence, record_count, created_ms, redriven_ms";
 
 constexpr const char* kDeliveryColumns =
     "candidate_id, kind, recipient, recipient_name, assignment, message_id, state, attempts, "
@@ -814,12 +839,16 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const SqliteOptions& opti
         if (!row) return fail(std::move(row.error()));
         const std::int64_t found = *row ? version->int64(0) : 0;
         if (found == kSchemaVersion) return {};
-        if (found != 0) {
+        if (found > kSchemaVersion || found < 0) {
             return fail(Errc::internal,
-                        fmt::format("database schema version {} is not the supported version {}",
+                        fmt::format("database schema version {} is newer than this hirestream "
+                                    "supports ({})",
                                     found, kSchemaVersion));
         }
-        return conn.exec_script(kSchema);
+        // Migrations run in order, in the one transaction: a database is never half-migrated.
+        if (found < 1) STORE_TRY(conn.exec_script(kSchema));
+        if (found < 2) STORE_TRY(conn.exec_script(kSchemaV2));
+        return {};
     });
     if (!migrated) return fail(with_path(std::move(migrated.error()), options.path));
 
@@ -1051,6 +1080,54 @@ Result<ItemPage> SqliteStore::list_items(const std::string& table,
 
 // ---- stream -------------------------------------------------------------------------------------
 
+namespace {
+
+// Reads change records from a statement whose columns are: sequence, shard, event_name,
+// event_id, created_ms, keys_json, new_image_json, old_image_json, size_bytes.
+Result<std::vector<ChangeRecord>> read_records(Statement& stmt, const TableSpec& spec) {
+    std::vector<ChangeRecord> records;
+    for (;;) {
+        auto row = stmt.step();
+        if (!row) return fail(std::move(row.error()));
+        if (!*row) break;
+        ChangeRecord record;
+        record.sequence = static_cast<std::uint64_t>(stmt.int64(0));
+        record.table = spec.name;
+        record.shard = static_cast<int>(stmt.int64(1));
+        auto event_name = parse_event_name(stmt.text(2));
+        if (!event_name) {
+            return fail(Errc::internal, "stored change record is corrupt: " +
+                                            event_name.error().message);
+        }
+        record.event_name = *event_name;
+        record.event_id = stmt.text(3);
+        record.created_ms = stmt.int64(4);
+        auto keys = parse_stored_object(stmt.text(5), "change record keys");
+        if (!keys) return fail(std::move(keys.error()));
+        record.keys = std::move(*keys);
+        if (!stmt.is_null(6)) {
+            auto image = parse_stored_object(stmt.text(6), "change record new image");
+            if (!image) return fail(std::move(image.error()));
+            record.new_image = std::move(*image);
+        }
+        if (!stmt.is_null(7)) {
+            auto image = parse_stored_object(stmt.text(7), "change record old image");
+            if (!image) return fail(std::move(image.error()));
+            record.old_image = std::move(*image);
+        }
+        record.size_bytes = static_cast<std::size_t>(stmt.int64(8));
+        record.view_type = spec.view_type;
+        records.push_back(std::move(record));
+    }
+    return records;
+}
+
+constexpr const char* kRecordColumns =
+    "sequence, shard, event_name, event_id, created_ms, keys_json, new_image_json, "
+    "old_image_json, size_bytes";
+
+}  // namespace
+
 Result<std::vector<ChangeRecord>> SqliteStore::read_shard(const std::string& table, int shard,
                                                           std::uint64_t after_sequence,
                                                           int limit) {
@@ -1062,47 +1139,32 @@ Result<std::vector<ChangeRecord>> SqliteStore::read_shard(const std::string& tab
 
     auto reader = impl_->readers.acquire();
     if (!reader) return fail(std::move(reader.error()));
-    auto stmt = (*reader)->prepare(
-        "SELECT sequence, event_name, event_id, created_ms, keys_json, new_image_json, "
-        "old_image_json, size_bytes FROM stream_records "
-        "WHERE table_name = ?1 AND shard = ?2 AND sequence > ?3 ORDER BY sequence LIMIT ?4");
+    auto stmt = (*reader)->prepare(fmt::format(
+        "SELECT {} FROM stream_records "
+        "WHERE table_name = ?1 AND shard = ?2 AND sequence > ?3 ORDER BY sequence LIMIT ?4",
+        kRecordColumns));
     if (!stmt) return fail(std::move(stmt.error()));
     STORE_TRY(stmt->bind(table, shard, clamp_to_int64(after_sequence), limit));
-    std::vector<ChangeRecord> records;
-    for (;;) {
-        auto row = stmt->step();
-        if (!row) return fail(std::move(row.error()));
-        if (!*row) break;
-        ChangeRecord record;
-        record.sequence = static_cast<std::uint64_t>(stmt->int64(0));
-        record.table = table;
-        record.shard = shard;
-        auto event_name = parse_event_name(stmt->text(1));
-        if (!event_name) {
-            return fail(Errc::internal, "stored change record is corrupt: " +
-                                            event_name.error().message);
-        }
-        record.event_name = *event_name;
-        record.event_id = stmt->text(2);
-        record.created_ms = stmt->int64(3);
-        auto keys = parse_stored_object(stmt->text(4), "change record keys");
-        if (!keys) return fail(std::move(keys.error()));
-        record.keys = std::move(*keys);
-        if (!stmt->is_null(5)) {
-            auto image = parse_stored_object(stmt->text(5), "change record new image");
-            if (!image) return fail(std::move(image.error()));
-            record.new_image = std::move(*image);
-        }
-        if (!stmt->is_null(6)) {
-            auto image = parse_stored_object(stmt->text(6), "change record old image");
-            if (!image) return fail(std::move(image.error()));
-            record.old_image = std::move(*image);
-        }
-        record.size_bytes = static_cast<std::size_t>(stmt->int64(7));
-        record.view_type = spec.view_type;
-        records.push_back(std::move(record));
-    }
-    return records;
+    return read_records(*stmt, spec);
+}
+
+Result<std::vector<ChangeRecord>> SqliteStore::read_stream(const std::string& table,
+                                                           std::uint64_t after_sequence,
+                                                           int limit) {
+    auto info = impl_->table(table);
+    if (!info) return fail(std::move(info.error()));
+    if (limit < 1) return fail(Errc::invalid_argument, "limit must be at least 1", "limit");
+    auto reader = impl_->readers.acquire();
+    if (!reader) return fail(std::move(reader.error()));
+    // One statement, so one snapshot: a record committed meanwhile is either in the page with
+    // everything before it, or not at all.
+    auto stmt = (*reader)->prepare(fmt::format(
+        "SELECT {} FROM stream_records WHERE table_name = ?1 AND sequence > ?2 "
+        "ORDER BY sequence LIMIT ?3",
+        kRecordColumns));
+    if (!stmt) return fail(std::move(stmt.error()));
+    STORE_TRY(stmt->bind(table, clamp_to_int64(after_sequence), limit));
+    return read_records(*stmt, (*info)->spec);
 }
 
 Result<std::uint64_t> SqliteStore::latest_sequence(const std::string& table, int shard) {
@@ -1121,16 +1183,56 @@ Result<std::uint64_t> SqliteStore::latest_sequence(const std::string& table, int
     return static_cast<std::uint64_t>(stmt->int64(0));
 }
 
-Result<std::uint64_t> SqliteStore::trim_stream(const std::string& table, std::int64_t before_ms) {
-    STORE_TRY(impl_->table(table));
-    return impl_->write([&](Connection& conn) -> Result<std::uint64_t> {
-        auto stmt =
-            conn.prepare("DELETE FROM stream_records WHERE table_name = ?1 AND created_ms < ?2");
-        if (!stmt) return fail(std::move(stmt.error()));
-        STORE_TRY(stmt->bind(table, before_ms));
-        STORE_TRY(stmt->run());
-        return static_cast<std::uint64_t>(sqlite3_changes64(conn.db()));
-    });
+Result<std::uint64_t> SqliteStore::count_records_after(const std::string& table, int shard,
+                                                       std::uint64_t after_sequence) {
+    auto info = impl_->table(table);
+    if (!info) return fail(std::move(info.error()));
+    STORE_TRY(check_shard((*info)->spec, shard));
+    auto reader = impl_->readers.acquire();
+    if (!reader) return fail(std::move(reader.error()));
+    auto stmt = (*reader)->prepare(
+        "SELECT COUNT(*) FROM stream_records "
+        "WHERE table_name = ?1 AND shard = ?2 AND sequence > ?3");
+    if (!stmt) return fail(std::move(stmt.error()));
+    STORE_TRY(stmt->bind(table, shard, clamp_to_int64(after_sequence)));
+    auto row = stmt->step();
+    if (!row) return fail(std::move(row.error()));
+    return static_cast<std::uint64_t>(*row ? stmt->int64(0) : 0);
+}
+
+Result<std::uint64_t> SqliteStore::trim_stream(const std::string& table, std::int64_t before_ms,
+                                               const std::vector<std::uint64_t>& trim_up_to) {
+    auto info = impl_->table(table);
+    if (!info) return fail(std::move(info.error()));
+    const int shards = (*info)->spec.shard_count;
+    if (!trim_up_to.empty() && trim_up_to.size() != static_cast<std::size_t>(shards)) {
+        return fail(Errc::invalid_argument, "trim_up_to needs one bound per shard", "trim_up_to");
+    }
+    // Small transactions: a day's worth of records deleted at once would hold the write lock
+    // (and every POST) for seconds.
+    constexpr int kChunk = 1000;
+    std::uint64_t total = 0;
+    for (int shard = 0; shard < shards; ++shard) {
+        const std::int64_t bound = trim_up_to.empty()
+                                       ? std::numeric_limits<std::int64_t>::max()
+                                       : clamp_to_int64(trim_up_to[static_cast<std::size_t>(shard)]);
+        for (;;) {
+            auto deleted = impl_->write([&](Connection& conn) -> Result<std::uint64_t> {
+                auto stmt = conn.prepare(
+                    "DELETE FROM stream_records WHERE sequence IN (SELECT sequence FROM "
+                    "stream_records WHERE table_name = ?1 AND shard = ?2 AND created_ms < ?3 "
+                    "AND sequence <= ?4 ORDER BY sequence LIMIT ?5)");
+                if (!stmt) return fail(std::move(stmt.error()));
+                STORE_TRY(stmt->bind(table, shard, before_ms, bound, kChunk));
+                STORE_TRY(stmt->run());
+                return static_cast<std::uint64_t>(sqlite3_changes64(conn.db()));
+            });
+            if (!deleted) return fail(std::move(deleted.error()));
+            total += *deleted;
+            if (*deleted < static_cast<std::uint64_t>(kChunk)) break;
+        }
+    }
+    return total;
 }
 
 // ---- checkpoints --------------------------------------------------------------------------------
@@ -1347,6 +1449,110 @@ Result<std::optional<std::int64_t>> SqliteStore::next_delivery_due_ms() {
     if (!row) return fail(std::move(row.error()));
     if (!*row || stmt->is_null(0)) return std::optional<std::int64_t>();
     return std::optional<std::int64_t>(stmt->int64(0));
+}
+
+// ---- dead letters -------------------------------------------------------------------------------
+
+namespace {
+
+DeadLetter read_dead_letter(const Statement& stmt) {
+    DeadLetter d;
+    d.id = stmt.int64(0);
+    d.destination = stmt.text(1);
+    d.function = stmt.text(2);
+    d.table = stmt.text(3);
+    d.shard = static_cast<int>(stmt.int64(4));
+    d.condition = stmt.text(5);
+    d.invocation_record = stmt.text(6);
+    d.records = stmt.text(7);
+    d.first_sequence = static_cast<std::uint64_t>(stmt.int64(8));
+    d.last_sequence = static_cast<std::uint64_t>(stmt.int64(9));
+    d.record_count = static_cast<int>(stmt.int64(10));
+    d.created_ms = stmt.int64(11);
+    d.redriven_ms = stmt.int64(12);
+    return d;
+}
+
+}  // namespace
+
+Result<std::int64_t> SqliteStore::add_dead_letter(const DeadLetter& d) {
+    if (d.function.empty()) return fail(Errc::invalid_argument, "function is empty", "function");
+    return impl_->write([&](Connection& conn) -> Result<std::int64_t> {
+        auto stmt = conn.prepare(
+            "INSERT INTO dead_letters (destination, function, table_name, shard, condition, "
+            "invocation_record, records, first_sequence, last_sequence, record_count, created_ms, "
+            "redriven_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 0)");
+        if (!stmt) return fail(std::move(stmt.error()));
+        STORE_TRY(stmt->bind(d.destination, d.function, d.table, d.shard, d.condition,
+                             d.invocation_record, d.records, clamp_to_int64(d.first_sequence),
+                             clamp_to_int64(d.last_sequence), d.record_count,
+                             d.created_ms != 0 ? d.created_ms : impl_->clock.now_ms()));
+        STORE_TRY(stmt->run());
+        return static_cast<std::int64_t>(sqlite3_last_insert_rowid(conn.db()));
+    });
+}
+
+Result<std::vector<DeadLetter>> SqliteStore::list_dead_letters(const std::string& function,
+                                                               std::int64_t before_id,
+                                                               int limit) {
+    if (limit < 1 || limit > kMaxListLimit) {
+        return fail(Errc::invalid_argument, "limit must be between 1 and 1000", "limit");
+    }
+    auto reader = impl_->readers.acquire();
+    if (!reader) return fail(std::move(reader.error()));
+    auto stmt = (*reader)->prepare(fmt::format(
+        "SELECT {} FROM dead_letters WHERE function = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3",
+        kDeadLetterColumns));
+    if (!stmt) return fail(std::move(stmt.error()));
+    STORE_TRY(stmt->bind(function,
+                         before_id > 0 ? before_id : std::numeric_limits<std::int64_t>::max(),
+                         limit));
+    std::vector<DeadLetter> out;
+    while (true) {
+        auto row = stmt->step();
+        if (!row) return fail(std::move(row.error()));
+        if (!*row) break;
+        out.push_back(read_dead_letter(*stmt));
+    }
+    return out;
+}
+
+Result<std::optional<DeadLetter>> SqliteStore::get_dead_letter(std::int64_t id) {
+    auto reader = impl_->readers.acquire();
+    if (!reader) return fail(std::move(reader.error()));
+    auto stmt = (*reader)->prepare(
+        fmt::format("SELECT {} FROM dead_letters WHERE id = ?1", kDeadLetterColumns));
+    if (!stmt) return fail(std::move(stmt.error()));
+    STORE_TRY(stmt->bind(id));
+    auto row = stmt->step();
+    if (!row) return fail(std::move(row.error()));
+    if (!*row) return std::optional<DeadLetter>();
+    return std::optional<DeadLetter>(read_dead_letter(*stmt));
+}
+
+Result<void> SqliteStore::mark_dead_letter_redriven(std::int64_t id, std::int64_t now_ms) {
+    return impl_->write([&](Connection& conn) -> Result<void> {
+        auto stmt = conn.prepare("UPDATE dead_letters SET redriven_ms = ?2 WHERE id = ?1");
+        if (!stmt) return fail(std::move(stmt.error()));
+        STORE_TRY(stmt->bind(id, now_ms));
+        STORE_TRY(stmt->run());
+        if (sqlite3_changes64(conn.db()) != 1) {
+            return fail(Errc::not_found, fmt::format("no dead letter {}", id), "id");
+        }
+        return {};
+    });
+}
+
+Result<std::uint64_t> SqliteStore::count_pending_dead_letters(const std::string& function) {
+    auto reader = impl_->readers.acquire();
+    if (!reader) return fail(std::move(reader.error()));
+    auto stmt = (*reader)->prepare(
+        "SELECT COUNT(*) FROM dead_letters WHERE function = ?1 AND redriven_ms = 0");
+    if (!stmt) return fail(std::move(stmt.error()));
+    STORE_TRY(stmt->bind(function));
+    auto row = stmt->step();
+    if (!row) return fail(std::move(row.error()));
+    return static_cast<std::uint64_t>(*row ? stmt->int64(0) : 0);
 }
 
 ChangeSignal& SqliteStore::stream_signal() { return impl_->stream_signal; }

@@ -44,7 +44,13 @@ public:
                                                  std::uint64_t after_sequence,
                                                  int limit) override;
     Result<std::uint64_t> latest_sequence(const std::string& table, int shard) override;
-    Result<std::uint64_t> trim_stream(const std::string& table, std::int64_t before_ms) override;
+    Result<std::uint64_t> count_records_after(const std::string& table, int shard,
+                                              std::uint64_t after_sequence) override;
+    Result<std::uint64_t> trim_stream(const std::string& table, std::int64_t before_ms,
+                                      const std::vector<std::uint64_t>& trim_up_to) override;
+    Result<std::vector<ChangeRecord>> read_stream(const std::string& table,
+                                                  std::uint64_t after_sequence,
+                                                  int limit) override;
     Result<std::optional<std::uint64_t>> load_checkpoint(const std::string& consumer, const std::string& table,
                                           int shard) override;
     Result<void> save_checkpoint(const std::string& consumer, const std::string& table, int shard,
@@ -60,6 +66,12 @@ public:
                                  std::int64_t now_ms, std::int64_t next_attempt_ms) override;
     Result<int> requeue_interrupted_deliveries(std::int64_t now_ms) override;
     Result<std::optional<std::int64_t>> next_delivery_due_ms() override;
+    Result<std::int64_t> add_dead_letter(const DeadLetter& letter) override;
+    Result<std::vector<DeadLetter>> list_dead_letters(const std::string& function,
+                                                      std::int64_t before_id, int limit) override;
+    Result<std::optional<DeadLetter>> get_dead_letter(std::int64_t id) override;
+    Result<void> mark_dead_letter_redriven(std::int64_t id, std::int64_t now_ms) override;
+    Result<std::uint64_t> count_pending_dead_letters(const std::string& function) override;
     ChangeSignal& stream_signal() override;
     ChangeSignal& delivery_signal() override;
 

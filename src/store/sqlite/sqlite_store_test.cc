@@ -219,7 +219,7 @@ TEST_F(SqliteStoreTest, UnknownTableIsNotFound) {
     EXPECT_EQ(store().list_items("nope", std::nullopt, 10).error().code, Errc::not_found);
     EXPECT_EQ(store().read_shard("nope", 0, 0, 10).error().code, Errc::not_found);
     EXPECT_EQ(store().latest_sequence("nope", 0).error().code, Errc::not_found);
-    EXPECT_EQ(store().trim_stream("nope", 0).error().code, Errc::not_found);
+    EXPECT_EQ(store().trim_stream("nope", 0, {}).error().code, Errc::not_found);
     EXPECT_EQ(store().describe_table("nope").error().code, Errc::not_found);
 }
 
@@ -461,13 +461,56 @@ TEST_F(SqliteStoreTest, TrimRemovesOnlyRecordsOlderThanTheCutoff) {
     const std::int64_t cutoff = clock_.now_ms() - std::chrono::milliseconds(24h).count();
     ASSERT_TRUE(store().put_item(kTable, candidate("new"), PutMode::create_only));
 
-    auto trimmed = store().trim_stream(kTable, cutoff);
+    auto trimmed = store().trim_stream(kTable, cutoff, {});
     ASSERT_TRUE(trimmed);
     EXPECT_EQ(*trimmed, 1u);
     const auto records = all_records();
     ASSERT_EQ(records.size(), 1u);
     EXPECT_EQ(records[0].keys.at("id").at("S").as_string(), "new");
     EXPECT_TRUE(store().get_item(kTable, "old")->has_value());  // items are not touched
+}
+
+// Retention never removes a record a consumer has not handled: with per-shard bounds, only
+// records at or below the bound of their shard go, even when old; and big trims are chunked.
+TEST_F(SqliteStoreTest, TrimKeepsRecordsAboveEachShardsBound) {
+    ASSERT_TRUE(store().ensure_table(spec()));
+    for (int i = 0; i < 2500; ++i) {
+        ASSERT_TRUE(store().put_item(kTable, candidate("k" + std::to_string(i)),
+                                     PutMode::create_only));
+    }
+    clock_.advance(25h);
+    const auto all = all_records();
+    ASSERT_EQ(all.size(), 2500u);
+    // Shard 0 handled up to its 10th record, shard 1 nothing, shards 2 and 3 everything.
+    std::vector<std::uint64_t> bounds(4, 0);
+    std::vector<std::size_t> per_shard(4, 0);
+    for (const auto& r : all) {
+        ++per_shard[static_cast<std::size_t>(r.shard)];
+        if (r.shard == 0 && per_shard[0] == 10) bounds[0] = r.sequence;
+        if (r.shard >= 2) bounds[static_cast<std::size_t>(r.shard)] = r.sequence;
+    }
+    auto trimmed = store().trim_stream(kTable, clock_.now_ms(), bounds);
+    ASSERT_TRUE(trimmed) << trimmed.error().message;
+    EXPECT_EQ(*trimmed, 10 + per_shard[2] + per_shard[3]);
+    EXPECT_EQ(all_records().size(), per_shard[0] - 10 + per_shard[1]);
+    EXPECT_FALSE(store().trim_stream(kTable, clock_.now_ms(), {1, 2}));
+}
+
+// A reader of the whole stream gets every shard's records in sequence order, from one snapshot.
+TEST_F(SqliteStoreTest, ReadStreamMergesShardsInSequenceOrder) {
+    ASSERT_TRUE(store().ensure_table(spec()));
+    for (int i = 0; i < 20; ++i) {
+        ASSERT_TRUE(store().put_item(kTable, candidate("k" + std::to_string(i)),
+                                     PutMode::create_only));
+    }
+    const auto all = all_records();
+    auto page = store().read_stream(kTable, all[4].sequence, 10);
+    ASSERT_TRUE(page) << page.error().message;
+    ASSERT_EQ(page->size(), 10u);
+    for (std::size_t i = 0; i < 10; ++i) {
+        EXPECT_EQ((*page)[i].sequence, all[5 + i].sequence);
+        EXPECT_EQ((*page)[i].shard, all[5 + i].shard);
+    }
 }
 
 // Protects consumers' checkpoints: after the whole stream is trimmed, new sequences must still
@@ -477,7 +520,7 @@ TEST_F(SqliteStoreTest, SequencesKeepIncreasingAfterTheStreamIsTrimmedEmpty) {
     auto before = store().put_item(kTable, candidate("c-1"), PutMode::create_only);
     ASSERT_TRUE(before);
     clock_.advance(1s);
-    ASSERT_EQ(store().trim_stream(kTable, clock_.now_ms()), 1u);
+    ASSERT_EQ(store().trim_stream(kTable, clock_.now_ms(), {}), 1u);
     EXPECT_EQ(store().latest_sequence(kTable, shard_for_key("c-1", 4)), 0u);
     reopen();
     ASSERT_TRUE(store().ensure_table(spec()));
@@ -594,6 +637,65 @@ TEST_F(SqliteStoreTest, CheckpointsSurviveReopeningTheDatabase) {
     EXPECT_EQ(store().load_checkpoint("mailer", kTable, 2).value(), 42u);
     EXPECT_EQ(store().load_checkpoint("audit", kTable, 2).value(), 7u);
     EXPECT_EQ(store().load_checkpoint("mailer", kTable, 3).value(), std::nullopt);
+}
+
+// A consumer's lag is the number of records after its checkpoint.
+TEST_F(SqliteStoreTest, CountRecordsAfterGivesTheLag) {
+    ASSERT_TRUE(store().ensure_table(spec()));
+    for (int i = 0; i < 6; ++i) {
+        Item item;
+        item.set_string("id", "k" + std::to_string(i));
+        ASSERT_TRUE(store().put_item(kTable, item, PutMode::create_only));
+    }
+    std::uint64_t total = 0;
+    for (int shard = 0; shard < 4; ++shard) total += store().count_records_after(kTable, shard, 0).value();
+    EXPECT_EQ(total, 6u);
+    const auto records = all_records();
+    const auto& last = records.back();
+    EXPECT_EQ(store().count_records_after(kTable, last.shard, last.sequence).value(), 0u);
+}
+
+// ---- dead letters -------------------------------------------------------------------------------
+
+// Dead letters keep the invocation record and the records, list newest first, and can be marked
+// redriven; the pending count follows.
+TEST_F(SqliteStoreTest, DeadLettersAreKeptListedAndMarkedRedriven) {
+    DeadLetter d;
+    d.destination = "deadletters";
+    d.function = "sendAssignment";
+    d.table = kTable;
+    d.shard = 1;
+    d.condition = "RetryAttemptsExhausted";
+    d.invocation_record = R"({"version":"1.0"})";
+    d.records = R"({"Records":[]})";
+    d.first_sequence = 5;
+    d.last_sequence = 9;
+    d.record_count = 2;
+    const auto first = store().add_dead_letter(d).value();
+    const auto second = store().add_dead_letter(d).value();
+    EXPECT_GT(second, first);
+    auto other = d;
+    other.function = "audit";
+    ASSERT_TRUE(store().add_dead_letter(other));
+
+    auto listed = store().list_dead_letters("sendAssignment", 0, 10).value();
+    ASSERT_EQ(listed.size(), 2u);
+    EXPECT_EQ(listed[0].id, second);
+    EXPECT_EQ(listed[1].invocation_record, d.invocation_record);
+    EXPECT_EQ(listed[1].records, d.records);
+    EXPECT_EQ(listed[1].last_sequence, 9u);
+    EXPECT_EQ(listed[1].created_ms, clock_.now_ms());
+    EXPECT_EQ(store().list_dead_letters("sendAssignment", second, 10).value().size(), 1u);
+    EXPECT_EQ(store().count_pending_dead_letters("sendAssignment").value(), 2u);
+
+    reopen();
+    ASSERT_TRUE(store().mark_dead_letter_redriven(first, clock_.now_ms()));
+    EXPECT_EQ(store().count_pending_dead_letters("sendAssignment").value(), 1u);
+    EXPECT_EQ(store().get_dead_letter(first).value()->redriven_ms, clock_.now_ms());
+    EXPECT_FALSE(store().get_dead_letter(9999).value());
+    auto missing = store().mark_dead_letter_redriven(9999, 1);
+    ASSERT_FALSE(missing);
+    EXPECT_EQ(missing.error().code, Errc::not_found);
 }
 
 // ---- deliveries ---------------------------------------------------------------------------------

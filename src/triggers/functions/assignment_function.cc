@@ -1,5 +1,6 @@
 #include "triggers/functions/assignment_function.h"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "common/ids.h"
@@ -24,21 +25,26 @@ std::string assignment_message_id(const std::string& candidate_id, const std::st
     return sha256_hex(candidate_id + "/" + assignment).substr(0, 32) + "@" + domain;
 }
 
-AssignmentFunction::AssignmentFunction(std::string name, store::Store& store, const Clock& clock,
+AssignmentFunction::AssignmentFunction(FunctionSpec spec, store::Store& store, const Clock& clock,
                                        AssignmentRules rules, std::string message_id_domain)
-    : name_(std::move(name)),
+    : spec_(std::move(spec)),
       store_(store),
       clock_(clock),
       rules_(std::move(rules)),
       message_id_domain_(std::move(message_id_domain)) {}
 
-InvokeResult AssignmentFunction::invoke(const Batch& batch) {
+InvokeResult AssignmentFunction::invoke(const Batch& batch, const InvocationContext& context) {
+    auto log = [&](const std::string& line) {
+        if (context.log) context.log(line);
+    };
+    std::size_t inserts = 0;
     for (const auto& record : batch.records) {
         // Only new candidates get an assignment; MODIFY (e.g. evaluated, build status) and
         // REMOVE records are skipped, as the seed's filter did.
         if (record.event_name != store::EventName::insert) continue;
         auto key = attr(record.keys, "id", "S");
         if (!key) continue;
+        ++inserts;
         store::Delivery d;
         d.candidate_id = std::string(*key);
         d.created_ms = d.updated_ms = d.next_attempt_ms = clock_.now_ms();
@@ -64,17 +70,28 @@ InvokeResult AssignmentFunction::invoke(const Batch& batch) {
             }
         }
         auto added = store_.add_delivery(d);
-        if (!added) return {false, "cannot record the delivery: " + added.error().message};
-        if (*added) {
-            if (d.state == store::DeliveryState::failed) {
-                spdlog::warn("assignment not sent candidate={} reason=\"{}\"", d.candidate_id,
-                             d.last_reply);
-            } else {
-                spdlog::info("assignment queued candidate={} assignment={}", d.candidate_id,
-                             d.assignment);
-            }
+        if (!added) {
+            InvokeResult failed;
+            failed.ok = false;
+            failed.error = "cannot record the delivery: " + added.error().message;
+            return failed;
+        }
+        if (!*added) {
+            log(fmt::format("candidate {} already has its assignment email; skipped",
+                            d.candidate_id));
+        } else if (d.state == store::DeliveryState::failed) {
+            log(fmt::format("candidate {}: no email will be sent: {}", d.candidate_id,
+                            d.last_reply));
+            spdlog::warn("assignment not sent candidate={} reason=\"{}\"", d.candidate_id,
+                         d.last_reply);
+        } else {
+            log(fmt::format("candidate {}: {} queued for {}", d.candidate_id, d.assignment,
+                            d.recipient));
+            spdlog::info("assignment queued candidate={} assignment={}", d.candidate_id,
+                         d.assignment);
         }
     }
+    log(fmt::format("{} record(s), {} INSERT(s)", batch.records.size(), inserts));
     return {};
 }
 

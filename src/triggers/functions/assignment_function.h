@@ -18,14 +18,14 @@ namespace hirestream::triggers {
 class AssignmentFunction final : public Function {
 public:
     // `message_id_domain` is the right-hand side of generated Message-IDs (the sender's domain).
-    AssignmentFunction(std::string name, store::Store& store, const Clock& clock,
+    AssignmentFunction(FunctionSpec spec, store::Store& store, const Clock& clock,
                        AssignmentRules rules, std::string message_id_domain);
 
-    const std::string& name() const override { return name_; }
-    InvokeResult invoke(const Batch& batch) override;
+    const FunctionSpec& spec() const override { return spec_; }
+    InvokeResult invoke(const Batch& batch, const InvocationContext& context) override;
 
 private:
-    std::string name_;
+    FunctionSpec spec_;
     store::Store& store_;
     const Clock& clock_;
     AssignmentRules rules_;
