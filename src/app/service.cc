@@ -167,6 +167,11 @@ Result<StartInfo> Service::start() {
                                         : c.server.host);
     const std::string api_url = fmt::format("http://{}:{}", host, *port);
     const std::string public_url = c.server.public_url.empty() ? api_url : c.server.public_url;
+    if (c.server.public_url.empty() && !c.mail.smtp_url.empty()) {
+        spdlog::warn("links in emails point at {}, which candidates elsewhere cannot reach: set "
+                     "server.publicUrl (or HIRESTREAM_PUBLIC_URL) to the address they can",
+                     api_url);
+    }
 
     if (c.mail.smtp_url.empty()) {
         try {
@@ -196,6 +201,7 @@ Result<StartInfo> Service::start() {
     wo.metrics = &s.metrics;
     wo.threads = c.mail.pool_size;
     wo.max_attempts = c.mail.retry.max_attempts;
+    wo.give_up_after = std::chrono::hours(c.mail.retry.max_age_hours);
     wo.initial_backoff = std::chrono::milliseconds(c.mail.retry.initial_backoff_ms);
     wo.max_backoff = std::chrono::milliseconds(c.mail.retry.max_backoff_ms);
     s.worker = std::make_unique<mail::DeliveryWorker>(*s.store, *s.transport, s.clock, wo);

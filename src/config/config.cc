@@ -12,6 +12,7 @@
 #include <set>
 #include <sstream>
 
+#include "common/email_address.h"
 #include "config/serverless_variables.h"
 
 extern char** environ;
@@ -113,14 +114,6 @@ std::string resolve_path(const std::string& base_dir, const std::string& path) {
     return p.lexically_normal().string();
 }
 
-bool valid_address(std::string_view address) {
-    const auto at = address.find('@');
-    if (at == std::string_view::npos || at == 0 || at + 1 >= address.size()) return false;
-    if (address.find('@', at + 1) != std::string_view::npos) return false;
-    return std::all_of(address.begin(), address.end(), [](char c) {
-        return c > ' ' && c < 127 && c != '<' && c != '>' && c != ',' && c != '"';
-    });
-}
 
 bool has_control(std::string_view text) {
     return std::any_of(text.begin(), text.end(),
@@ -147,7 +140,7 @@ Result<void> parse_mailbox(const std::string& text, const std::string& key, std:
         }
         address = text.substr(lt + 1, gt - lt - 1);
     }
-    if (!valid_address(address)) {
+    if (!is_valid_email_address(address)) {
         return fail(Errc::invalid_argument, fmt::format("'{}' is not an email address", address),
                     key);
     }
@@ -699,7 +692,7 @@ Result<void> read_mail(const Section& s, const std::string& base_dir, Config& c)
                         s.key("replyTo"));
         }
         for (std::size_t i = 0; i < m.reply_to.size(); ++i) {
-            if (!valid_address(m.reply_to[i])) {
+            if (!is_valid_email_address(m.reply_to[i])) {
                 return fail(Errc::invalid_argument,
                             fmt::format("'{}' is not an email address", m.reply_to[i]),
                             fmt::format("{}[{}]", s.key("replyTo"), i));
@@ -721,10 +714,11 @@ Result<void> read_mail(const Section& s, const std::string& base_dir, Config& c)
     HS_TRY(smtp.read("verifyPeer", m.verify_peer));
     HS_TRY(smtp.read_int("poolSize", m.pool_size, 1, 64));
     Section retry = s.child("retry");
-    HS_TRY(retry.check({"initialBackoffMs", "maxBackoffMs", "maxAttempts"}));
+    HS_TRY(retry.check({"initialBackoffMs", "maxBackoffMs", "maxAttempts", "maxAgeHours"}));
     HS_TRY(retry.read_int("initialBackoffMs", m.retry.initial_backoff_ms, 1, 86'400'000));
     HS_TRY(retry.read_int("maxBackoffMs", m.retry.max_backoff_ms, 1, 86'400'000));
-    HS_TRY(retry.read_int("maxAttempts", m.retry.max_attempts, 1, 1000));
+    HS_TRY(retry.read_int("maxAttempts", m.retry.max_attempts, 0, 100'000));
+    HS_TRY(retry.read_int("maxAgeHours", m.retry.max_age_hours, 1, 24 * 30));
     if (m.retry.max_backoff_ms < m.retry.initial_backoff_ms) {
         return fail(Errc::invalid_argument, "must not be below initialBackoffMs",
                     retry.key("maxBackoffMs"));
@@ -1001,6 +995,11 @@ Result<Config> parse_config(const std::string& yaml_text, const std::string& bas
     }
     if (c.log_format != "text" && c.log_format != "json") {
         return fail(Errc::invalid_argument, "must be text or json", "log.format");
+    }
+    if (!c.server.public_url.empty() && !c.server.public_url.starts_with("http://") &&
+        !c.server.public_url.starts_with("https://")) {
+        return fail(Errc::invalid_argument, "must be an http:// or https:// URL",
+                    "server.publicUrl");
     }
     while (!c.server.public_url.empty() && c.server.public_url.back() == '/') {
         c.server.public_url.pop_back();

@@ -78,7 +78,10 @@ struct FunctionConfig {
 struct RetryConfig {
     int initial_backoff_ms = 1000;
     int max_backoff_ms = 300'000;
-    int max_attempts = 12;
+    // Transient failures (relay down, 4xx) are retried until maxAttempts (0: no limit) or until
+    // the delivery is maxAgeHours old: an outage of hours loses nobody.
+    int max_attempts = 0;
+    int max_age_hours = 72;
 };
 
 struct MailConfig {

@@ -489,6 +489,9 @@ TEST(Config, InvalidValuesNameTheirKey) {
         {"functions: {f: {handler: 'builtin:assignment', events: [{stream: {batchSize: 0}}]}}",
          "functions.f.events[0].stream.batchSize"},
         {"provider: {accountId: '12'}", "provider.accountId"},
+        {"mail: {retry: {maxAgeHours: 0}}", "mail.retry.maxAgeHours"},
+        {"server: {publicUrl: 'ftp://x'}", "server.publicUrl"},
+        {"mail: {from: 'Team <hiring@mail_host.example.com>'}", "mail.from"},
         {"mail: {retry: {initialBackoffMs: 500, maxBackoffMs: 100}}", "mail.retry.maxBackoffMs"},
     };
     for (const auto& tc : cases) {

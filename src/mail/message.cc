@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/email_address.h"
 #include "common/ids.h"
 
 namespace hirestream::mail {
@@ -35,8 +36,7 @@ constexpr std::size_t kMaxQuotedName = 256;
 // 998 octets together with its header name; such a subject is encoded instead.
 constexpr std::size_t kMaxUnfoldableWord = 900;
 // RFC 5321 4.5.3.1: local part <= 64 octets, path <= 256 including the angle brackets.
-constexpr std::size_t kMaxLocalPart = 64;
-constexpr std::size_t kMaxAddress = 254;
+constexpr std::size_t kMaxMessageId = 254;
 constexpr std::size_t kMaxFilename = 255;
 
 constexpr char kBase64Alphabet[] =
@@ -201,43 +201,12 @@ std::string rfc5322_date(std::int64_t epoch_ms) {
                        tm.tm_sec);
 }
 
-// An addr-spec we are willing to put in a header and an SMTP command: printable ASCII without
-// the characters that would change the header's structure (RFC 5322 3.4: specials that start a
-// group, comment, quoted-string or list), one "@", a non-empty local part and a domain made of
-// dot-separated labels or a bracketed literal. Quoted local parts are not supported.
-bool is_valid_address(std::string_view address) {
-    if (address.empty() || address.size() > kMaxAddress || !is_printable_ascii(address)) {
-        return false;
-    }
-    if (address.find_first_of(" <>,;:\"()\\") != std::string_view::npos) return false;
-    const std::size_t at = address.find('@');
-    if (at == std::string_view::npos || address.find('@', at + 1) != std::string_view::npos) {
-        return false;
-    }
-    const std::string_view local = address.substr(0, at);
-    const std::string_view domain = address.substr(at + 1);
-    if (local.empty() || local.size() > kMaxLocalPart || domain.empty()) return false;
-    if (domain.front() == '[') {
-        return domain.size() > 2 && domain.back() == ']' &&
-               domain.find_first_of("[]", 1) == domain.size() - 1;
-    }
-    if (domain.front() == '.' || domain.back() == '.' ||
-        domain.find("..") != std::string_view::npos) {
-        return false;
-    }
-    for (char c : domain) {
-        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                        (c >= '0' && c <= '9') || c == '-' || c == '.';
-        if (!ok) return false;
-    }
-    return true;
-}
 
 Result<void> validate_mailbox(const Mailbox& mailbox, const char* field) {
     if (has_crlf_or_nul(mailbox.name)) {
         return fail(Errc::invalid_argument, "display name must not contain CR, LF or NUL", field);
     }
-    if (!is_valid_address(mailbox.address)) {
+    if (!is_valid_email_address(mailbox.address)) {
         return fail(Errc::invalid_argument, "address must look like local@domain", field);
     }
     return {};
@@ -532,7 +501,7 @@ Result<std::string> render_message(const Message& message) {
         return fail(Errc::invalid_argument, "subject must not contain CR, LF or NUL", "subject");
     }
     // RFC 5322 3.6.4: msg-id is "<" id-left "@" id-right ">"; without brackets here.
-    if (message.message_id.empty() || message.message_id.size() > kMaxAddress ||
+    if (message.message_id.empty() || message.message_id.size() > kMaxMessageId ||
         !is_printable_ascii(message.message_id) ||
         message.message_id.find_first_of(" <>") != std::string::npos ||
         message.message_id.find('@') == std::string::npos) {

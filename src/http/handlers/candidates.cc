@@ -10,6 +10,7 @@
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
+#include "common/email_address.h"
 #include "common/ids.h"
 #include "http/error_response.h"
 #include "http/handlers/handlers.h"
@@ -46,29 +47,17 @@ std::string trim(std::string_view s) {
     return std::string(s.substr(b, e - b + 1));
 }
 
-// A practical addr-spec check: local@domain, printable ASCII, no spaces or specials that could
-// break a header, a dotted domain. Full RFC 5322 syntax (quoted locals, comments) is refused on
-// purpose: such addresses are rare and each is an injection risk in a header.
+// A candidate's address: what the mail renderer accepts (common/email_address.h), further
+// narrowed to what a person's mailbox looks like: RFC 5322 dot-atoms (no leading, trailing or
+// doubled dots in the local part) and a dotted domain name, not a bracketed IP literal.
 bool valid_email(std::string_view e) {
-    if (e.empty() || e.size() > kMaxEmailLength) return false;
+    if (!is_valid_email_address(e)) return false;
     const auto at = e.find('@');
-    if (at == 0 || at == std::string_view::npos || at != e.rfind('@')) return false;
     const auto local = e.substr(0, at);
     const auto domain = e.substr(at + 1);
-    if (local.size() > 64 || domain.size() < 3 || domain.find('.') == std::string_view::npos ||
-        domain.front() == '.' || domain.back() == '.' || domain.find("..") != std::string_view::npos ||
-        local.front() == '.' || local.back() == '.' || local.find("..") != std::string_view::npos) {
-        return false;
-    }
-    const auto ok_local = [](char c) {
-        return std::isalnum(static_cast<unsigned char>(c)) ||
-               std::string_view("!#$%&'*+-/=?^_`{|}~.").find(c) != std::string_view::npos;
-    };
-    const auto ok_domain = [](char c) {
-        return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.';
-    };
-    return std::all_of(local.begin(), local.end(), ok_local) &&
-           std::all_of(domain.begin(), domain.end(), ok_domain);
+    return local.front() != '.' && local.back() != '.' &&
+           local.find("..") == std::string_view::npos && domain.front() != '[' &&
+           domain.find('.') != std::string_view::npos;
 }
 
 std::string lower(std::string s) {
