@@ -13,6 +13,16 @@ void add_health_routes(Router& router, const ApiContext& ctx) {
         boost::json::object o;
         o["status"] = problem.empty() ? "ok" : "degraded";
         if (!problem.empty()) o["problem"] = problem;
+        // Background work that is failing shows here too (the service itself is up: 200).
+        boost::json::object functions;
+        for (const auto* m : ctx.mappings) {
+            const auto s = m->status();
+            functions[s.function] = boost::json::object{
+                {"state", s.enabled ? "Enabled" : "Disabled"},
+                {"lastProcessingResult", s.last_result},
+                {"iteratorAgeMs", s.iterator_age_ms}};
+        }
+        o["functions"] = std::move(functions);
         return json_response(problem.empty() ? 200 : 503, boost::json::serialize(o));
     });
     router.add("GET", "/metrics", [&ctx](Request&) -> Result<Response> {
