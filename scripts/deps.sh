@@ -15,6 +15,8 @@ test_packages=(python3 python3-aiosmtpd python3-pytest openssl)
 wanted=("${build_packages[@]}")
 if [ "${1:-build}" = "test" ]; then
   wanted+=("${test_packages[@]}")
+  # The process-handler tests run a Node.js handler, as the tutorial's function was written.
+  command -v node >/dev/null 2>&1 || wanted+=(nodejs)
 fi
 
 missing=()
