@@ -903,3 +903,32 @@ TEST_F(SqliteStoreTest, CheckpointKeepsDataReadable) {
 
 }  // namespace
 }  // namespace hirestream::store
+
+namespace hirestream::store {
+namespace {
+
+// A database written by the first release (schema 1, no dead letters) is upgraded in place when
+// opened, keeping its data.
+TEST_F(SqliteStoreTest, SchemaOneDatabaseIsMigratedKeepingItsData) {
+    ASSERT_TRUE(store().ensure_table(spec()));
+    Item item;
+    item.set_string("id", "kept");
+    ASSERT_TRUE(store().put_item(kTable, item, PutMode::create_only));
+    store_.reset();
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(db_path().c_str(), &raw), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(raw, "DROP TABLE dead_letters; PRAGMA user_version = 1;", nullptr,
+                           nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(raw);
+
+    reopen();
+    ASSERT_TRUE(store().ensure_table(spec()));
+    EXPECT_TRUE(store().get_item(kTable, "kept").value().has_value());
+    DeadLetter d;
+    d.function = "f";
+    EXPECT_TRUE(store().add_dead_letter(d));
+}
+
+}  // namespace
+}  // namespace hirestream::store
