@@ -236,7 +236,12 @@ int invoke(const CommonOptions& o, const std::string& function, const std::strin
                   << "\n";
         return kExitFailure;
     }
-    std::cout << (result.response.empty() ? "null" : result.response) << "\n";
+    // The answer on one line: a handler's own trailing newline is not part of it.
+    std::string_view answer = result.response;
+    while (!answer.empty() && (answer.back() == '\n' || answer.back() == '\r')) {
+        answer.remove_suffix(1);
+    }
+    std::cout << (answer.empty() ? std::string_view("null") : answer) << "\n";
     return 0;
 }
 

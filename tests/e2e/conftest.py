@@ -26,9 +26,10 @@ class Launcher:
         return path
 
     def start(self, *, smtp_url=None, function_enabled=True, data_dir=None, outbox_dir=None,
-              edit=None, env=None, wait=True):
+              edit=None, env=None, wait=True, config_path=None):
         """Starts `hirestream serve`. smtp_url None = outbox mode. `edit(cfg)` may change the
-        config dict before it is written. Returns a ready harness.Hirestream."""
+        config dict before it is written; `config_path` uses that file as it is instead.
+        Returns a ready harness.Hirestream."""
         if not (os.path.isfile(harness.BINARY) and os.access(harness.BINARY, os.X_OK)):
             pytest.fail(f"hirestream binary not found at {harness.BINARY} "
                         "(build it, or set HIRESTREAM_BIN)")
@@ -37,11 +38,12 @@ class Launcher:
         os.makedirs(workdir, exist_ok=True)
         data_dir = data_dir or self.data_dir
         outbox_dir = outbox_dir or self.outbox_dir
-        cfg = harness.make_config(data_dir=data_dir, outbox_dir=outbox_dir,
-                                  function_enabled=function_enabled)
-        if edit:
-            edit(cfg)
-        config_path = self.write_config(cfg, workdir)
+        if config_path is None:
+            cfg = harness.make_config(data_dir=data_dir, outbox_dir=outbox_dir,
+                                      function_enabled=function_enabled)
+            if edit:
+                edit(cfg)
+            config_path = self.write_config(cfg, workdir)
         proc_env = harness.base_env(HIRESTREAM_DATA=data_dir, HIRESTREAM_OUTBOX=outbox_dir,
                                     HIRESTREAM_SMTP_URL=smtp_url)
         proc_env.update(env or {})
@@ -68,6 +70,13 @@ def smtp():
     sink = harness.SmtpSink()
     yield sink
     sink.stop()
+
+
+@pytest.fixture
+def webhook():
+    server = harness.WebhookServer()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ import subprocess
 import threading
 import time
 import http.client
+import http.server
 import urllib.parse
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -369,6 +370,70 @@ def base_env(**overrides):
         else:
             env[k] = v
     return env
+
+
+def run_cli(*args, env=None, timeout=20.0):
+    """Runs `hirestream <args>` to completion (stdin closed); returns the CompletedProcess with
+    text stdout and stderr."""
+    return subprocess.run([BINARY, *args], env=env if env is not None else base_env(),
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+# --------------------------------------------------------------------------- webhook endpoint
+
+class WebhookServer:
+    """http.server on 127.0.0.1 (a free port, own thread) standing in for a webhook function.
+
+    Records every POST as {"path", "headers" (lower-cased names), "raw", "body" (parsed JSON or
+    None)} and answers with `respond(request) -> (status, headers dict, body bytes)`, by default
+    200 with an empty JSON object.
+    """
+
+    def __init__(self, respond=None):
+        self._lock = threading.Lock()
+        self._requests = []
+        self.respond = respond or (lambda req: (200, {}, b"{}"))
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self):  # noqa: N802 (http.server's naming)
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                try:
+                    body = json.loads(raw.decode("utf-8"))
+                except ValueError:
+                    body = None
+                req = {"path": self.path, "raw": raw, "body": body,
+                       "headers": {k.lower(): v for k, v in self.headers.items()}}
+                with outer._lock:
+                    outer._requests.append(req)
+                status, headers, payload = outer.respond(req)
+                self.send_response(status)
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def requests(self):
+        with self._lock:
+            return list(self._requests)
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+        self._thread.join(timeout=5)
 
 
 # --------------------------------------------------------------------------- SMTP sink

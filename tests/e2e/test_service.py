@@ -10,12 +10,15 @@ import harness
 
 
 def test_healthz(launcher):
-    """GET /healthz answers 200 {"status": "ok"}."""
+    """GET /healthz answers 200 {"status": "ok"} with each stream function's state."""
     hs = launcher.start()
     r = hs.get("/healthz")
     assert r.status == 200, r
     assert r.headers.get("content-type", "").startswith("application/json"), r.headers
-    assert r.json == {"status": "ok"}
+    assert r.json["status"] == "ok", r.json
+    fn = r.json["functions"]["sendAssignment"]
+    assert fn["state"] == "Enabled" and fn["iteratorAgeMs"] == 0, fn
+    assert set(r.json) == {"status", "functions"}, r.json
 
 
 def test_startup_lines_and_config_from_env(launcher, smtp):
