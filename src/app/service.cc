@@ -147,6 +147,7 @@ Result<StartInfo> Service::start() {
     http::add_stream_routes(s.router, *s.api);
     http::add_assignment_routes(s.router, *s.api);
     http::add_function_routes(s.router, *s.api);
+    http::add_email_routes(s.router, *s.api);
     http::add_health_routes(s.router, *s.api);
     http::ServerOptions so;
     so.host = c.server.host;
@@ -188,6 +189,7 @@ Result<StartInfo> Service::start() {
         smtp->ca_file = c.mail.ca_file;
         smtp->verify_peer = c.mail.verify_peer;
         smtp->pool_size = c.mail.pool_size;
+        smtp->auth_mechanism = c.mail.auth_mechanism;
         s.transport = std::make_unique<mail::SmtpTransport>(*smtp);
     }
 
@@ -204,6 +206,7 @@ Result<StartInfo> Service::start() {
     wo.give_up_after = std::chrono::hours(c.mail.retry.max_age_hours);
     wo.initial_backoff = std::chrono::milliseconds(c.mail.retry.initial_backoff_ms);
     wo.max_backoff = std::chrono::milliseconds(c.mail.retry.max_backoff_ms);
+    wo.rate_limits = {c.mail.rate_limit.per_second, c.mail.rate_limit.per_24_hours};
     s.worker = std::make_unique<mail::DeliveryWorker>(*s.store, *s.transport, s.clock, wo);
     if (auto started = s.worker->start(); !started) return fail(started.error());
 

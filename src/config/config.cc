@@ -671,7 +671,8 @@ Result<void> read_functions(const Section& s, const ProviderDefaults& provider, 
 }
 
 Result<void> read_mail(const Section& s, const std::string& base_dir, Config& c) {
-    HS_TRY(s.check({"smtpUrl", "outboxDir", "from", "replyTo", "subject", "smtp", "retry"}));
+    HS_TRY(s.check(
+        {"smtpUrl", "outboxDir", "from", "replyTo", "subject", "smtp", "retry", "rateLimit"}));
     MailConfig& m = c.mail;
     HS_TRY(s.read("smtpUrl", m.smtp_url));
     std::string outbox;
@@ -705,7 +706,7 @@ Result<void> read_mail(const Section& s, const std::string& base_dir, Config& c)
     }
     Section smtp = s.child("smtp");
     HS_TRY(smtp.check({"connectTimeoutMs", "responseTimeoutMs", "totalTimeoutMs", "caFile",
-                       "verifyPeer", "poolSize"}));
+                       "verifyPeer", "poolSize", "authMechanism"}));
     HS_TRY(smtp.read_int("connectTimeoutMs", m.connect_timeout_ms, 1, 600'000));
     HS_TRY(smtp.read_int("responseTimeoutMs", m.response_timeout_ms, 1, 600'000));
     HS_TRY(smtp.read_int("totalTimeoutMs", m.total_timeout_ms, 1, 3'600'000));
@@ -713,6 +714,17 @@ Result<void> read_mail(const Section& s, const std::string& base_dir, Config& c)
     m.ca_file = resolve_path(base_dir, m.ca_file);
     HS_TRY(smtp.read("verifyPeer", m.verify_peer));
     HS_TRY(smtp.read_int("poolSize", m.pool_size, 1, 64));
+    HS_TRY(smtp.read("authMechanism", m.auth_mechanism));
+    if (!m.auth_mechanism.empty() && m.auth_mechanism != "PLAIN" && m.auth_mechanism != "LOGIN") {
+        return fail(Errc::invalid_argument,
+                    fmt::format("'{}' is not PLAIN, LOGIN or empty (the server's choice)",
+                                m.auth_mechanism),
+                    smtp.key("authMechanism"));
+    }
+    Section rate = s.child("rateLimit");
+    HS_TRY(rate.check({"perSecond", "per24Hours"}));
+    HS_TRY(rate.read_int("perSecond", m.rate_limit.per_second, 0, 100'000));
+    HS_TRY(rate.read_int("per24Hours", m.rate_limit.per_24_hours, 0, 1'000'000'000));
     Section retry = s.child("retry");
     HS_TRY(retry.check({"initialBackoffMs", "maxBackoffMs", "maxAttempts", "maxAgeHours"}));
     HS_TRY(retry.read_int("initialBackoffMs", m.retry.initial_backoff_ms, 1, 86'400'000));

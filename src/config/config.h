@@ -84,6 +84,13 @@ struct RetryConfig {
     int max_age_hours = 72;
 };
 
+// Sending limits, like SES's maximum send rate and 24-hour quota; 0 = no limit. Throttled
+// emails wait as PENDING; none is dropped.
+struct RateLimitConfig {
+    int per_second = 0;
+    std::int64_t per_24_hours = 0;
+};
+
 struct MailConfig {
     std::string smtp_url;  // empty: outbox folder
     std::string outbox_dir;
@@ -97,7 +104,9 @@ struct MailConfig {
     std::string ca_file;
     bool verify_peer = true;
     int pool_size = 2;
+    std::string auth_mechanism;  // empty: the best the server offers; PLAIN or LOGIN
     RetryConfig retry;
+    RateLimitConfig rate_limit;
 };
 
 struct Assignment {

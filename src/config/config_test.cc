@@ -493,6 +493,10 @@ TEST(Config, InvalidValuesNameTheirKey) {
         {"server: {publicUrl: 'ftp://x'}", "server.publicUrl"},
         {"mail: {from: 'Team <hiring@mail_host.example.com>'}", "mail.from"},
         {"mail: {retry: {initialBackoffMs: 500, maxBackoffMs: 100}}", "mail.retry.maxBackoffMs"},
+        {"mail: {smtp: {authMechanism: CRAM-MD5}}", "mail.smtp.authMechanism"},
+        {"mail: {rateLimit: {perSecond: -1}}", "mail.rateLimit.perSecond"},
+        {"mail: {rateLimit: {per24Hours: 'lots'}}", "mail.rateLimit.per24Hours"},
+        {"mail: {rateLimit: {perMinute: 3}}", "mail.rateLimit.perMinute"},
     };
     for (const auto& tc : cases) {
         auto c = parse(tc.yaml);

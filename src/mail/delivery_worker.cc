@@ -7,12 +7,32 @@
 #include <spdlog/spdlog.h>
 
 #include "common/change_signal.h"
+#include "common/ids.h"
 
 namespace hirestream::mail {
 
+bool is_bad_mailbox_reply(std::string_view reply) {
+    // "550 5.1.1 ...", "550-5.1.1 ...", or the enhanced code alone.
+    if (reply.size() >= 4 && reply[0] >= '2' && reply[0] <= '5' && (reply[3] == ' ' ||
+                                                                   reply[3] == '-')) {
+        reply.remove_prefix(4);
+    }
+    if (reply.size() < 5 || !reply.starts_with("5.1.")) return false;
+    std::size_t digits = 0;
+    while (4 + digits < reply.size() && digits < 4 && reply[4 + digits] >= '0' &&
+           reply[4 + digits] <= '9') {
+        ++digits;
+    }
+    return digits >= 1 && digits <= 3 && (4 + digits == reply.size() || reply[4 + digits] == ' ');
+}
+
 DeliveryWorker::DeliveryWorker(store::Store& store, Transport& transport, const Clock& clock,
                                DeliveryWorkerOptions options)
-    : store_(store), transport_(transport), clock_(clock), options_(std::move(options)) {
+    : store_(store),
+      transport_(transport),
+      clock_(clock),
+      options_(std::move(options)),
+      limiter_(clock, options_.rate_limits) {
     if (options_.metrics) {
         auto& m = *options_.metrics;
         const char* name = "hirestream_mail_deliveries_total";
@@ -20,6 +40,7 @@ DeliveryWorker::DeliveryWorker(store::Store& store, Transport& transport, const 
         sent_ = &m.counter(name, help, "outcome=\"sent\"");
         failed_ = &m.counter(name, help, "outcome=\"failed\"");
         deferred_ = &m.counter(name, help, "outcome=\"deferred\"");
+        suppressed_ = &m.counter(name, help, "outcome=\"suppressed\"");
     }
 }
 
@@ -30,6 +51,12 @@ Result<void> DeliveryWorker::start() {
     if (!requeued) return fail(requeued.error());
     if (*requeued > 0) {
         spdlog::warn("deliveries interrupted by a restart requeued count={}", *requeued);
+    }
+    if (options_.rate_limits.per_day > 0) {
+        constexpr std::int64_t kDayMs = 24 * 3'600'000;
+        auto sent = store_.sent_per_minute_since(clock_.now_ms() - kDayMs - 60'000);
+        if (!sent) return fail(sent.error());
+        limiter_.seed_daily(*sent);
     }
     for (int i = 0; i < options_.threads; ++i) {
         threads_.emplace_back([this](std::stop_token stop) { run(stop); });
@@ -54,55 +81,81 @@ std::chrono::milliseconds DeliveryWorker::backoff(int attempts) const {
 }
 
 Result<int> DeliveryWorker::send_due(int limit) {
-    auto claimed = store_.claim_due_deliveries(clock_.now_ms(), limit);
-    if (!claimed) return fail(claimed.error());
-    for (const auto& d : *claimed) deliver(d);
-    return static_cast<int>(claimed->size());
+    int handled = 0;
+    while (handled < limit) {
+        warn_about_quota();
+        if (limiter_.try_acquire() > 0) break;
+        auto claimed = store_.claim_due_deliveries(clock_.now_ms(), 1);
+        if (!claimed || claimed->empty()) {
+            limiter_.finish(false, false);
+            if (!claimed) return fail(claimed.error());
+            break;
+        }
+        const auto [handed, accepted] = deliver(std::move(claimed->front()));
+        limiter_.finish(handed, accepted);
+        ++handled;
+    }
+    return handled;
 }
 
-void DeliveryWorker::record(const store::Delivery& d, store::DeliveryState state,
-                            const std::string& reply, std::int64_t next_ms) {
+void DeliveryWorker::warn_about_quota() {
+    if (options_.rate_limits.per_day <= 0) return;
+    const bool reached = limiter_.sent_today() >= options_.rate_limits.per_day;
+    if (reached && !quota_warned_.exchange(true)) {
+        spdlog::warn("daily sending quota reached: {} emails in 24 h (mail.rateLimit.per24Hours);"
+                     " emails wait as PENDING until it frees",
+                     options_.rate_limits.per_day);
+    } else if (!reached && quota_warned_.exchange(false)) {
+        spdlog::info("daily sending quota has room again; sending resumes");
+    }
+}
+
+void DeliveryWorker::record(const store::Delivery& d, const store::AttemptOutcome& outcome) {
     // The outcome must be recorded before this thread takes more work: left SENDING, the
     // delivery would wait for a restart, and a SENT one would then be mailed again. So a store
     // that cannot take the write (disk full, I/O error) is retried until it can, or until stop;
     // after a stop the restart requeues it (the documented window).
     for (int attempt = 1;; ++attempt) {
-        auto r = store_.finish_delivery(d.candidate_id, d.kind, state, reply, clock_.now_ms(),
-                                        next_ms);
+        auto r = store_.finish_delivery(d.candidate_id, d.kind, outcome, clock_.now_ms());
         if (r) break;
         spdlog::error("cannot record delivery outcome candidate={} state={} attempt={} "
                       "error=\"{}\"",
-                      d.candidate_id, store::delivery_state_text(state), attempt,
+                      d.candidate_id, store::delivery_state_text(outcome.state), attempt,
                       r.error().message);
         if (r.error().code != Errc::unavailable ||
             !sleep_unless_stopped(backoff(std::min(attempt, 6)), stopping_.get_token())) {
             break;
         }
     }
-    Counter* counter = state == store::DeliveryState::sent     ? sent_
-                       : state == store::DeliveryState::failed ? failed_
-                                                               : deferred_;
+    Counter* counter = outcome.state == store::DeliveryState::sent         ? sent_
+                       : outcome.state == store::DeliveryState::failed     ? failed_
+                       : outcome.state == store::DeliveryState::suppressed ? suppressed_
+                                                                           : deferred_;
     if (counter) counter->inc();
 }
 
-void DeliveryWorker::deliver(store::Delivery d) {
-    auto record = [&](store::DeliveryState state, const std::string& reply, std::int64_t next_ms) {
-        this->record(d, state, reply, next_ms);
+std::pair<bool, bool> DeliveryWorker::deliver(store::Delivery d) {
+    using store::AttemptOutcome;
+    using store::DeliveryState;
+    constexpr std::pair<bool, bool> kNotSent{false, false};
+    auto record = [&](DeliveryState state, int code, const std::string& reply,
+                      std::int64_t next_ms = 0, bool suppress = false) {
+        this->record(d, AttemptOutcome{state, code, reply, next_ms, suppress});
     };
 
     if (!options_.candidates_table.empty()) {
         auto item = store_.get_item(options_.candidates_table, d.candidate_id);
         if (!item) {
-            record(store::DeliveryState::retry, "cannot read the candidate: " + item.error().message,
+            record(DeliveryState::retry, 0, "cannot read the candidate: " + item.error().message,
                    clock_.now_ms() + backoff(d.attempts).count());
-            return;
+            return kNotSent;
         }
         if (!*item) {
-            record(store::DeliveryState::failed,
-                   "the candidate was deleted before the email was sent", 0);
+            record(DeliveryState::failed, 0,
+                   "the candidate was deleted before the email was sent");
             spdlog::warn("delivery cancelled candidate={} reason=\"candidate deleted\"",
                          d.candidate_id);
-            return;
+            return kNotSent;
         }
         // A PATCH may have corrected the address or the name since the INSERT.
         if (auto email = (*item)->string_attr("email"); email && !email->empty()) {
@@ -111,59 +164,77 @@ void DeliveryWorker::deliver(store::Delivery d) {
         if (auto name = (*item)->string_attr("fullname")) d.recipient_name = std::string(*name);
     }
 
+    auto suppression = store_.find_suppression(d.recipient);
+    if (!suppression) {
+        record(DeliveryState::retry, 0,
+               "cannot read the suppression list: " + suppression.error().message,
+               clock_.now_ms() + backoff(d.attempts).count());
+        return kNotSent;
+    }
+    if (*suppression) {
+        const auto& s = **suppression;
+        record(DeliveryState::suppressed, 0,
+               fmt::format("not sent: {} is on the suppression list since {} ({})", s.address,
+                           iso8601_ms(s.created_ms), s.reason));
+        spdlog::warn("email suppressed candidate={} reason=\"{}\"", d.candidate_id, s.reason);
+        return kNotSent;
+    }
+
     auto file = options_.assignments.find(d.assignment);
     if (file == options_.assignments.end()) {
-        record(store::DeliveryState::failed,
-               fmt::format("assignment '{}' is not configured", d.assignment), 0);
+        record(DeliveryState::failed, 0,
+               fmt::format("assignment '{}' is not configured", d.assignment));
         spdlog::error("delivery failed candidate={} reason=\"unknown assignment {}\"",
                       d.candidate_id, d.assignment);
-        return;
+        return kNotSent;
     }
     const auto message = build_assignment_message(d, options_.sender, file->second,
                                                    clock_.now_ms());
     auto mime = render_message(message);
     if (!mime) {
-        record(store::DeliveryState::failed,
-               fmt::format("message refused: {} ({})", mime.error().message, mime.error().field),
-               0);
+        record(DeliveryState::failed, 0,
+               fmt::format("message refused: {} ({})", mime.error().message, mime.error().field));
         spdlog::error("delivery failed candidate={} reason=\"{}\"", d.candidate_id,
                       mime.error().message);
-        return;
+        return kNotSent;
     }
     const Envelope envelope{options_.sender.from.address, {d.recipient}};
     const auto outcome = transport_.send(envelope, *mime, d.message_id);
     switch (outcome.kind) {
         case SendOutcome::Kind::sent:
-            record(store::DeliveryState::sent, outcome.detail, 0);
+            record(DeliveryState::sent, outcome.reply_code, outcome.detail);
             spdlog::info("email sent candidate={} assignment={} message_id={} attempts={}",
                          d.candidate_id, d.assignment, d.message_id, d.attempts);
-            return;
-        case SendOutcome::Kind::permanent:
-            record(store::DeliveryState::failed, outcome.detail, 0);
-            spdlog::error("email failed candidate={} reply=\"{}\"", d.candidate_id,
-                          outcome.detail);
-            return;
+            return {true, true};
+        case SendOutcome::Kind::permanent: {
+            const bool bad_mailbox = is_bad_mailbox_reply(outcome.detail);
+            record(DeliveryState::failed, outcome.reply_code, outcome.detail, 0, bad_mailbox);
+            spdlog::error("email failed candidate={} reply=\"{}\"{}", d.candidate_id,
+                          outcome.detail, bad_mailbox ? " suppressed=true" : "");
+            return {true, false};
+        }
         case SendOutcome::Kind::transient:
             break;
     }
+    const auto age_ms = clock_.now_ms() - (d.queued_ms != 0 ? d.queued_ms : d.created_ms);
     const bool too_many = options_.max_attempts > 0 && d.attempts >= options_.max_attempts;
-    const bool too_old = clock_.now_ms() - d.created_ms >= options_.give_up_after.count();
+    const bool too_old = age_ms >= options_.give_up_after.count();
     if (too_many || too_old) {
-        record(store::DeliveryState::failed,
-               fmt::format("gave up after {} attempts over {} s: {}", d.attempts,
-                           (clock_.now_ms() - d.created_ms) / 1000, outcome.detail),
-               0);
+        record(DeliveryState::failed, outcome.reply_code,
+               fmt::format("gave up after {} attempts over {} s: {}", d.attempts, age_ms / 1000,
+                           outcome.detail));
         spdlog::error("email failed candidate={} attempts={} reply=\"{}\"", d.candidate_id,
                       d.attempts, outcome.detail);
-        return;
+        return {true, false};
     }
     // Full jitter on the upper half, so many deliveries failing together do not retry together.
     thread_local std::mt19937_64 rng(std::random_device{}());
     const auto cap = backoff(d.attempts).count();
     const auto delay = std::uniform_int_distribution<std::int64_t>(cap / 2, cap)(rng);
-    record(store::DeliveryState::retry, outcome.detail, clock_.now_ms() + delay);
+    record(DeliveryState::retry, outcome.reply_code, outcome.detail, clock_.now_ms() + delay);
     spdlog::warn("email deferred candidate={} attempts={} retry_in_ms={} reply=\"{}\"",
                  d.candidate_id, d.attempts, delay, outcome.detail);
+    return {true, false};
 }
 
 void DeliveryWorker::run(std::stop_token stop) {
@@ -182,7 +253,15 @@ void DeliveryWorker::run(std::stop_token stop) {
         }
         failures = 0;
         if (*handled > 0) continue;
-        // Sleep until the next retry is due, a new delivery is signalled, or the safety net.
+        // Sleep until the next retry is due, a new delivery is signalled, or the safety net;
+        // while throttled, until the limits allow the next message.
+        if (const auto throttled = limiter_.wait_ms(); throttled > 0) {
+            sleep_unless_stopped(std::chrono::milliseconds(
+                                     std::min<std::int64_t>(throttled,
+                                                            options_.idle_wait.count())),
+                                 stop);
+            continue;
+        }
         auto wait = options_.idle_wait;
         if (auto due = store_.next_delivery_due_ms(); due && *due) {
             const auto until = std::chrono::milliseconds(**due - clock_.now_ms());

@@ -5,7 +5,11 @@
 //   accepted         -> SENT
 //   4xx, network, timeout -> RETRY after exponential backoff with jitter, or FAILED once
 //                       maxAttempts is reached
-//   5xx              -> FAILED with the server's reply
+//   5xx              -> FAILED with the server's reply; a bad-mailbox reply (enhanced status
+//                       5.1.x, RFC 3463) also puts the address on the suppression list
+//   suppressed address -> SUPPRESSED, nothing sent
+// Sending limits (SendRateLimiter) are applied before a delivery is claimed: throttled
+// deliveries wait as PENDING.
 // A delivery left SENDING by a crash is made due again at start(): the only window where a
 // message can go out twice (accepted by the server, not yet recorded), and its Message-ID is
 // the same both times so the receiver can drop the duplicate.
@@ -13,16 +17,20 @@
 // Lifecycle: start() launches `threads` threads; stop() is idempotent and waits for them.
 // Thread-safety: everything public may be called from any thread.
 
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "common/clock.h"
 #include "common/metrics.h"
 #include "mail/assignment_message.h"
+#include "mail/send_rate_limiter.h"
 #include "mail/transport.h"
 #include "store/store.h"
 
@@ -45,8 +53,14 @@ struct DeliveryWorkerOptions {
     std::chrono::milliseconds max_backoff{300'000};
     // How long a thread sleeps when nothing signals; a safety net only.
     std::chrono::milliseconds idle_wait{1000};
+    SendRateLimits rate_limits;          // none by default
     MetricsRegistry* metrics = nullptr;  // optional: sent / failed / deferred counters
 };
+
+// True when an SMTP reply says the mailbox or its address is bad (enhanced status 5.1.x after
+// the reply code, e.g. "550 5.1.1 <x@example.com>: User unknown"), as opposed to a policy or
+// content refusal: such an address goes on the suppression list.
+bool is_bad_mailbox_reply(std::string_view reply);
 
 class DeliveryWorker {
 public:
@@ -58,16 +72,19 @@ public:
     Result<void> start();
     void stop();
 
-    // Claims and sends what is due now, on the caller's thread. Returns how many were handled.
+    // Claims and sends what is due now, on the caller's thread, as far as the sending limits
+    // allow. Returns how many were handled.
     Result<int> send_due(int limit);
+
 
     // The retry delay after `attempts` failed attempts, before jitter.
     std::chrono::milliseconds backoff(int attempts) const;
 
 private:
-    void deliver(store::Delivery delivery);
-    void record(const store::Delivery& delivery, store::DeliveryState state,
-                const std::string& reply, std::int64_t next_attempt_ms);
+    // Returns whether the message was handed to the relay, and whether it was accepted.
+    std::pair<bool, bool> deliver(store::Delivery delivery);
+    void record(const store::Delivery& delivery, const store::AttemptOutcome& outcome);
+    void warn_about_quota();
     void run(std::stop_token stop);
 
     store::Store& store_;
@@ -77,6 +94,9 @@ private:
     Counter* sent_ = nullptr;
     Counter* failed_ = nullptr;
     Counter* deferred_ = nullptr;
+    Counter* suppressed_ = nullptr;
+    SendRateLimiter limiter_;
+    std::atomic<bool> quota_warned_{false};
     std::stop_source stopping_;  // ends the wait of an outcome that cannot be recorded yet
     std::vector<std::jthread> threads_;
 };

@@ -409,6 +409,13 @@ struct SmtpTransport::Impl {
         if (!o.username.empty()) {
             curl_easy_setopt(easy, CURLOPT_USERNAME, o.username.c_str());
             curl_easy_setopt(easy, CURLOPT_PASSWORD, o.password.c_str());
+            if (!o.auth_mechanism.empty()) {
+                // RFC 4954 mechanism names; libcurl then uses that one only (RFC 5092 URL
+                // options "AUTH=<mech>").
+                // libcurl copies string options, so a local string is enough.
+                const std::string login_options = "AUTH=" + o.auth_mechanism;
+                curl_easy_setopt(easy, CURLOPT_LOGIN_OPTIONS, login_options.c_str());
+            }
         }
 
         // libcurl's server-response timeout defaults to 120 s, and a hung relay was seen to hold

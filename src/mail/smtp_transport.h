@@ -1,7 +1,8 @@
 #pragma once
 // SmtpTransport: sends through an SMTP server with libcurl, reusing its connection across
 // messages. TLS: none, STARTTLS (required, not opportunistic) or implicit TLS (smtps://), with
-// certificate verification on unless turned off; optional AUTH (libcurl picks PLAIN or LOGIN).
+// certificate verification on unless turned off; optional AUTH (the best mechanism the server
+// offers, or PLAIN or LOGIN when asked).
 // Every step has a timeout. Thread-safe: a bounded pool of connections (one curl easy handle
 // each) serves concurrent send() calls.
 
@@ -21,6 +22,7 @@ struct SmtpOptions {
     SmtpTls tls = SmtpTls::none;
     std::string username;  // empty: no AUTH
     std::string password;
+    std::string auth_mechanism;  // empty: the best the server offers; "PLAIN" or "LOGIN"
     std::string ca_file;   // empty: the system's CA store
     bool verify_peer = true;
     std::string helo_name = "hirestream";

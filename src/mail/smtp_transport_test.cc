@@ -429,6 +429,18 @@ TEST(SmtpTransportTls, StartTlsWithAuthDeliversAndChecksTheCertificate) {
         EXPECT_EQ(smtp.describe(),
                   "smtp://127.0.0.1:" + std::to_string(server.port()) + " (starttls, auth)");
     }
+    for (const std::string mechanism : {"PLAIN", "LOGIN"}) {
+        SmtpOptions chosen = options;
+        chosen.auth_mechanism = mechanism;
+        SmtpTransport smtp(chosen);
+        const std::string mid = "tls-" + mechanism + "@hirestream";
+        const SendOutcome outcome = smtp.send(envelope, render(mid, "ada@example.org"), mid);
+        ASSERT_EQ(outcome.kind, SendOutcome::Kind::sent) << outcome.detail << server.log();
+        const auto stored = find_stored(folder, mid);
+        ASSERT_TRUE(stored.has_value());
+        EXPECT_NE(stored->env.find("auth_mechanism " + mechanism + "\n"), std::string::npos)
+            << stored->env;
+    }
     {
         SmtpOptions untrusted = options;
         untrusted.ca_file.clear();  // the system store does not know our throwaway CA

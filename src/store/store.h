@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <boost/json/object.hpp>
@@ -122,22 +123,48 @@ public:
     virtual Result<bool> add_delivery(const Delivery& delivery) = 0;
     virtual Result<std::optional<Delivery>> get_delivery(const std::string& candidate_id,
                                                          const std::string& kind) = 0;
+    virtual Result<std::optional<Delivery>> get_delivery_by_id(std::int64_t id) = 0;
     // Deliveries of the given candidates (any kind).
     virtual Result<std::vector<Delivery>> deliveries_for(
         const std::vector<std::string>& candidate_ids) = 0;
+    // Newest first. Fails with invalid_argument (field "limit") outside 1..1000.
+    virtual Result<std::vector<Delivery>> list_deliveries(const DeliveryQuery& query) = 0;
     // Atomically moves up to `limit` PENDING or RETRY deliveries due at `now_ms` to SENDING,
     // counting an attempt, and returns them (oldest due first).
     virtual Result<std::vector<Delivery>> claim_due_deliveries(std::int64_t now_ms, int limit) = 0;
-    // Records the outcome of an attempt on a SENDING delivery: state is sent, retry (with
-    // next_attempt_ms) or failed; `reply` is the server's reply or the reason.
+    // Records the outcome of an attempt on a SENDING delivery, and the attempt in its timeline,
+    // in one transaction (with the suppression, when asked). Fails with invalid_argument for a
+    // state other than sent, retry, failed or suppressed; not_found; conflict when the delivery
+    // is not SENDING.
     virtual Result<void> finish_delivery(const std::string& candidate_id, const std::string& kind,
-                                         DeliveryState state, const std::string& reply,
-                                         std::int64_t now_ms, std::int64_t next_attempt_ms) = 0;
-    // After a restart: SENDING deliveries (the process died mid-send) become RETRY due now.
-    // Returns how many.
+                                         const AttemptOutcome& outcome, std::int64_t now_ms) = 0;
+    // After a restart: SENDING deliveries (the process died mid-send) become RETRY due now, each
+    // with an INTERRUPTED attempt in its timeline. Returns how many.
     virtual Result<int> requeue_interrupted_deliveries(std::int64_t now_ms) = 0;
     // When the earliest PENDING or RETRY delivery is due, or nullopt when none waits.
     virtual Result<std::optional<std::int64_t>> next_delivery_due_ms() = 0;
+    // A retry by hand: a FAILED, SUPPRESSED or RETRY delivery becomes PENDING due now, its
+    // attempt count and give-up age start again (its timeline is kept). Returns it. Fails with
+    // not_found, or conflict when it is PENDING, SENDING or SENT (a sent email is never sent
+    // again).
+    virtual Result<Delivery> retry_delivery(std::int64_t id, std::int64_t now_ms) = 0;
+    // The delivery's attempts, oldest first, at most `limit` (the most recent ones).
+    virtual Result<std::vector<DeliveryAttempt>> delivery_attempts(std::int64_t delivery_id,
+                                                                   int limit) = 0;
+    // SENT deliveries with sent_ms >= since_ms, counted per minute: (minute start ms, count),
+    // oldest first. What a daily sending quota needs after a restart.
+    virtual Result<std::vector<std::pair<std::int64_t, std::int64_t>>> sent_per_minute_since(
+        std::int64_t since_ms) = 0;
+
+    // ---- suppression list ----
+    // Adds or replaces (the address is lower-cased). Fails with invalid_argument when empty.
+    virtual Result<void> add_suppression(const Suppression& suppression) = 0;
+    virtual Result<std::optional<Suppression>> find_suppression(const std::string& address) = 0;
+    // Fails with not_found.
+    virtual Result<void> remove_suppression(const std::string& address) = 0;
+    // In address order, addresses > after (empty: from the first), at most limit (1..1000).
+    virtual Result<std::vector<Suppression>> list_suppressions(const std::string& after,
+                                                               int limit) = 0;
 
     // ---- dead letters (on-failure destinations) ----
     // Stores it and returns its id.

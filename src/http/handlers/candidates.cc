@@ -149,29 +149,13 @@ json::value plain(const json::value& av) {
     return v;  // SS, BS: arrays of strings
 }
 
-json::value delivery_json(const store::Delivery& d) {
-    json::object o;
-    o["state"] = store::delivery_state_text(d.state);
-    o["attempts"] = d.attempts;
-    o["lastReply"] = d.last_reply;
-    o["messageId"] = d.message_id;
-    o["updatedAt"] = d.updated_ms;
-    o["nextAttemptAt"] = (d.state == store::DeliveryState::retry ||
-                          d.state == store::DeliveryState::pending)
-                             ? json::value(d.next_attempt_ms)
-                             : json::value(nullptr);
-    o["sentAt"] = d.state == store::DeliveryState::sent ? json::value(d.sent_ms)
-                                                         : json::value(nullptr);
-    return o;
-}
-
 json::object candidate_json(const store::Item& item, const store::Delivery* delivery) {
     json::object o;
     for (const auto& [name, av] : item.attributes()) o[name] = plain(av);
     o["assignment"] = delivery && !delivery->assignment.empty()
                           ? json::value(delivery->assignment)
                           : json::value(nullptr);
-    o["delivery"] = delivery ? delivery_json(*delivery) : json::value(nullptr);
+    o["delivery"] = delivery ? json::value(email_json(*delivery)) : json::value(nullptr);
     return o;
 }
 

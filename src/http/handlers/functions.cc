@@ -1,13 +1,12 @@
 // Stream functions: their status (Lambda's event-source-mapping view), turning them on and off,
 // and their dead letters (list, inspect, redrive).
 
-#include <charconv>
-
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
 #include "http/error_response.h"
 #include "http/handlers/handlers.h"
+#include "http/handlers/params.h"
 
 namespace hirestream::http {
 namespace {
@@ -114,15 +113,6 @@ Result<Response> patch(const ApiContext& ctx, Request& req) {
     return describe(ctx, name, 200);
 }
 
-Result<std::int64_t> parse_id(std::string_view text, const char* field) {
-    std::int64_t id = 0;
-    auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
-    if (ec != std::errc() || p != text.data() + text.size() || id < 1) {
-        return fail(Errc::invalid_argument, "must be a positive whole number", field);
-    }
-    return id;
-}
-
 json::object letter_json(const store::DeadLetter& d, bool full) {
     json::object o{{"id", d.id},
                    {"function", d.function},
@@ -145,16 +135,12 @@ json::object letter_json(const store::DeadLetter& d, bool full) {
 Result<Response> dead_letters(const ApiContext& ctx, Request& req) {
     const auto& name = req.param("name");
     if (auto found = find(ctx, name); !found) return fail(found.error());
-    int limit = 20;
-    if (auto l = req.query_param("limit")) {
-        auto [p, ec] = std::from_chars(l->data(), l->data() + l->size(), limit);
-        if (ec != std::errc() || p != l->data() + l->size() || limit < 1 || limit > 100) {
-            return fail(Errc::invalid_argument, "must be a whole number from 1 to 100", "limit");
-        }
-    }
+    auto limit_or = limit_param(req, 20, 100);
+    if (!limit_or) return fail(limit_or.error());
+    const int limit = *limit_or;
     std::int64_t before = 0;
     if (auto b = req.query_param("before"); b && !b->empty()) {
-        auto id = parse_id(*b, "before");
+        auto id = positive_id(*b, "before");
         if (!id) return fail(id.error());
         before = *id;
     }
@@ -170,7 +156,7 @@ Result<Response> dead_letters(const ApiContext& ctx, Request& req) {
 }
 
 Result<store::DeadLetter> load_letter(const ApiContext& ctx, Request& req) {
-    auto id = parse_id(req.param("id"), "id");
+    auto id = positive_id(req.param("id"), "id");
     if (!id) return fail(Errc::not_found, "no such dead letter", "id");
     auto letter = ctx.store.get_dead_letter(*id);
     if (!letter) return fail(letter.error());

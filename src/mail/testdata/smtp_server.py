@@ -58,6 +58,7 @@ class Handler:
         lines.append(f"tls {1 if tls else 0}")
         if session.authenticated and isinstance(session.auth_data, LoginPassword):
             lines.append(f"auth {session.auth_data.login.decode()}")
+            lines.append(f"auth_mechanism {getattr(session, 'hs_mechanism', '?')}")
         with open(base + ".env", "w") as f:
             f.write("\n".join(lines) + "\n")
         with open(base + ".eml.part", "wb") as f:
@@ -74,6 +75,7 @@ class Authenticator:
     def __call__(self, server, session, envelope, mechanism, auth_data):
         ok = (isinstance(auth_data, LoginPassword) and auth_data.login == self.user
               and auth_data.password == self.password)
+        session.hs_mechanism = mechanism
         # handled=False: aiosmtpd itself replies 235 or 535 (handled=True would mean we had
         # replied, and a failed AUTH would then hang without an answer).
         return AuthResult(success=ok, handled=False, auth_data=auth_data if ok else None)

@@ -37,7 +37,7 @@ namespace {
 
 namespace json = boost::json;
 
-constexpr int kSchemaVersion = 2;
+constexpr int kSchemaVersion = 3;
 constexpr int kMaxListLimit = 1000;
 constexpr int kMaxShardCount = 1024;
 
@@ -133,13 +133,69 @@ CREATE INDEX dead_letters_by_function ON dead_letters(function, id);
 PRAGMA user_version = 2;
 )sql";
 
+// Version 3: deliveries get an id (the API's /emails/{id}), the last reply code and the time
+// their current series of attempts began; every attempt is kept; a suppression list. SQLite
+// cannot add a rowid to a WITHOUT ROWID table, so the table is rebuilt (ids in creation order).
+constexpr const char* kSchemaV3 = R"sql(
+CREATE TABLE deliveries_v3 (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    candidate_id    TEXT NOT NULL,
+    kind            TEXT NOT NULL,
+    recipient       TEXT NOT NULL,
+    recipient_name  TEXT NOT NULL,
+    assignment      TEXT NOT NULL,
+    message_id      TEXT NOT NULL,
+    state           TEXT NOT NULL,
+    attempts        INTEGER NOT NULL,
+    last_reply      TEXT NOT NULL,
+    last_code       INTEGER NOT NULL,
+    created_ms      INTEGER NOT NULL,
+    updated_ms      INTEGER NOT NULL,
+    next_attempt_ms INTEGER NOT NULL,
+    sent_ms         INTEGER NOT NULL,
+    queued_ms       INTEGER NOT NULL,
+    UNIQUE (candidate_id, kind)
+);
+INSERT INTO deliveries_v3 (candidate_id, kind, recipient, recipient_name, assignment, message_id,
+                           state, attempts, last_reply, last_code, created_ms, updated_ms,
+                           next_attempt_ms, sent_ms, queued_ms)
+    SELECT candidate_id, kind, recipient, recipient_name, assignment, message_id, state, attempts,
+           last_reply, 0, created_ms, updated_ms, next_attempt_ms, sent_ms, created_ms
+    FROM deliveries ORDER BY created_ms, candidate_id;
+DROP TABLE deliveries;
+ALTER TABLE deliveries_v3 RENAME TO deliveries;
+CREATE INDEX deliveries_due ON deliveries(state, next_attempt_ms);
+CREATE INDEX deliveries_by_state ON deliveries(state, id);
+CREATE INDEX deliveries_sent ON deliveries(sent_ms) WHERE state = 'SENT';
+CREATE TABLE delivery_attempts (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    delivery_id INTEGER NOT NULL,
+    started_ms  INTEGER NOT NULL,
+    finished_ms INTEGER NOT NULL,
+    outcome     TEXT NOT NULL,
+    reply_code  INTEGER NOT NULL,
+    reply       TEXT NOT NULL
+);
+CREATE INDEX delivery_attempts_by_delivery ON delivery_attempts(delivery_id, id);
+CREATE TABLE suppressions (
+    address     TEXT PRIMARY KEY,
+    reason      TEXT NOT NULL,
+    delivery_id INTEGER NOT NULL,
+    created_ms  INTEGER NOT NULL
+) WITHOUT ROWID;
+PRAGMA user_version = 3;
+)sql";
+
 constexpr const char* kDeadLetterColumns =
     "id, destination, function, table_name, shard, condition, invocation_record, records, "
     "first_sequence, last_sequence, record_count, created_ms, redriven_ms";
 
 constexpr const char* kDeliveryColumns =
     "candidate_id, kind, recipient, recipient_name, assignment, message_id, state, attempts, "
-    "last_reply, created_ms, updated_ms, next_attempt_ms, sent_ms";
+    "last_reply, created_ms, updated_ms, next_attempt_ms, sent_ms, queued_ms, last_code, id";
+
+// Attempts kept per delivery in its timeline; older ones are deleted as new ones come.
+constexpr int kMaxAttemptsKept = 100;
 
 // -------------------------------------------------------------------------------------------------
 // Errors
@@ -487,6 +543,9 @@ Result<Delivery> read_delivery(const Statement& stmt) {
     out.updated_ms = stmt.int64(10);
     out.next_attempt_ms = stmt.int64(11);
     out.sent_ms = stmt.int64(12);
+    out.queued_ms = stmt.int64(13);
+    out.last_code = static_cast<int>(stmt.int64(14));
+    out.id = stmt.int64(15);
     return out;
 }
 
@@ -833,11 +892,16 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const SqliteOptions& opti
     impl->writer = std::move(*writer);
 
     auto migrated = impl->write([&](Connection& conn) -> Result<void> {
-        auto version = conn.prepare("PRAGMA user_version");
-        if (!version) return fail(std::move(version.error()));
-        auto row = version->step();
-        if (!row) return fail(std::move(row.error()));
-        const std::int64_t found = *row ? version->int64(0) : 0;
+        std::int64_t found = 0;
+        {
+            // Scoped: a statement still open would make the migrations' DROP TABLE fail with
+            // "database table is locked".
+            auto version = conn.prepare("PRAGMA user_version");
+            if (!version) return fail(std::move(version.error()));
+            auto row = version->step();
+            if (!row) return fail(std::move(row.error()));
+            found = *row ? version->int64(0) : 0;
+        }
         if (found == kSchemaVersion) return {};
         if (found > kSchemaVersion || found < 0) {
             return fail(Errc::internal,
@@ -848,6 +912,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const SqliteOptions& opti
         // Migrations run in order, in the one transaction: a database is never half-migrated.
         if (found < 1) STORE_TRY(conn.exec_script(kSchema));
         if (found < 2) STORE_TRY(conn.exec_script(kSchemaV2));
+        if (found < 3) STORE_TRY(conn.exec_script(kSchemaV3));
         return {};
     });
     if (!migrated) return fail(with_path(std::move(migrated.error()), options.path));
@@ -1283,9 +1348,10 @@ Result<bool> SqliteStore::add_delivery(const Delivery& delivery) {
         // ON CONFLICT DO NOTHING rather than INSERT OR IGNORE: only the (candidate, kind) clash
         // is expected; OR IGNORE would also hide NOT NULL violations.
         auto stmt = conn.prepare(fmt::format(
-            "INSERT INTO deliveries ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
-            "?12, ?13) ON CONFLICT (candidate_id, kind) DO NOTHING",
-            kDeliveryColumns));
+            "INSERT INTO deliveries (candidate_id, kind, recipient, recipient_name, assignment, "
+            "message_id, state, attempts, last_reply, created_ms, updated_ms, next_attempt_ms, "
+            "sent_ms, queued_ms, last_code) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
+            "?11, ?12, ?13, ?14, ?15) ON CONFLICT (candidate_id, kind) DO NOTHING"));
         if (!stmt) return fail(std::move(stmt.error()));
         STORE_TRY(stmt->bind(delivery.candidate_id, delivery.kind, delivery.recipient,
                              delivery.recipient_name, delivery.assignment, delivery.message_id,
@@ -1293,7 +1359,11 @@ Result<bool> SqliteStore::add_delivery(const Delivery& delivery) {
                              delivery.last_reply,
                              delivery.created_ms != 0 ? delivery.created_ms : now_ms,
                              delivery.updated_ms != 0 ? delivery.updated_ms : now_ms,
-                             delivery.next_attempt_ms, delivery.sent_ms));
+                             delivery.next_attempt_ms, delivery.sent_ms,
+                             delivery.queued_ms != 0    ? delivery.queued_ms
+                             : delivery.created_ms != 0 ? delivery.created_ms
+                                                        : now_ms,
+                             delivery.last_code));
         STORE_TRY(stmt->run());
         return sqlite3_changes64(conn.db()) == 1;
     });
@@ -1379,20 +1449,54 @@ Result<std::vector<Delivery>> SqliteStore::claim_due_deliveries(std::int64_t now
     });
 }
 
+namespace {
+
+// Appends one attempt to a delivery's timeline and drops the oldest beyond kMaxAttemptsKept,
+// so a delivery retried for days keeps a bounded history.
+Result<void> append_attempt(Connection& conn, const DeliveryAttempt& a) {
+    auto insert = conn.prepare(
+        "INSERT INTO delivery_attempts (delivery_id, started_ms, finished_ms, outcome, "
+        "reply_code, reply) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+    if (!insert) return fail(std::move(insert.error()));
+    STORE_TRY(insert->bind(a.delivery_id, a.started_ms, a.finished_ms, a.outcome, a.reply_code,
+                           a.reply));
+    STORE_TRY(insert->run());
+    auto trim = conn.prepare(
+        "DELETE FROM delivery_attempts WHERE delivery_id = ?1 AND id <= "
+        "(SELECT id FROM delivery_attempts WHERE delivery_id = ?1 ORDER BY id DESC "
+        "LIMIT 1 OFFSET ?2)");
+    if (!trim) return fail(std::move(trim.error()));
+    STORE_TRY(trim->bind(a.delivery_id, kMaxAttemptsKept));
+    return trim->run();
+}
+
+std::string lower_ascii(std::string text) {
+    for (char& c : text) {
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    }
+    return text;
+}
+
+}  // namespace
+
 Result<void> SqliteStore::finish_delivery(const std::string& candidate_id, const std::string& kind,
-                                          DeliveryState state, const std::string& reply,
-                                          std::int64_t now_ms, std::int64_t next_attempt_ms) {
+                                          const AttemptOutcome& outcome, std::int64_t now_ms) {
+    const DeliveryState state = outcome.state;
     if (state != DeliveryState::sent && state != DeliveryState::retry &&
-        state != DeliveryState::failed) {
-        return fail(Errc::invalid_argument, "an attempt ends as SENT, RETRY or FAILED", "state");
+        state != DeliveryState::failed && state != DeliveryState::suppressed) {
+        return fail(Errc::invalid_argument, "an attempt ends as SENT, RETRY, FAILED or SUPPRESSED",
+                    "state");
     }
     auto finished = impl_->write([&](Connection& conn) -> Result<void> {
         std::int64_t next = 0;
         std::int64_t sent = 0;
+        std::int64_t id = 0;
+        std::int64_t started = 0;
+        std::string recipient;
         {
             auto current = conn.prepare(
-                "SELECT state, next_attempt_ms, sent_ms FROM deliveries "
-                "WHERE candidate_id = ?1 AND kind = ?2");
+                "SELECT state, next_attempt_ms, sent_ms, id, updated_ms, recipient "
+                "FROM deliveries WHERE candidate_id = ?1 AND kind = ?2");
             if (!current) return fail(std::move(current.error()));
             STORE_TRY(current->bind(candidate_id, kind));
             auto row = current->step();
@@ -1407,36 +1511,244 @@ Result<void> SqliteStore::finish_delivery(const std::string& candidate_id, const
                             fmt::format("the {} delivery for candidate {} is {}, not SENDING",
                                         kind, candidate_id, current_state));
             }
-            next = state == DeliveryState::retry ? next_attempt_ms : current->int64(1);
+            next = state == DeliveryState::retry ? outcome.next_attempt_ms : current->int64(1);
             sent = state == DeliveryState::sent ? now_ms : current->int64(2);
+            id = current->int64(3);
+            started = current->int64(4);  // claim_due_deliveries stamped the attempt's start
+            recipient = current->text(5);
         }
         auto update = conn.prepare(
             "UPDATE deliveries SET state = ?3, last_reply = ?4, updated_ms = ?5, "
-            "next_attempt_ms = ?6, sent_ms = ?7 WHERE candidate_id = ?1 AND kind = ?2");
+            "next_attempt_ms = ?6, sent_ms = ?7, last_code = ?8 "
+            "WHERE candidate_id = ?1 AND kind = ?2");
         if (!update) return fail(std::move(update.error()));
-        STORE_TRY(update->bind(candidate_id, kind, delivery_state_text(state), reply, now_ms,
-                               next, sent));
-        return update->run();
+        STORE_TRY(update->bind(candidate_id, kind, delivery_state_text(state), outcome.reply,
+                               now_ms, next, sent, outcome.reply_code));
+        STORE_TRY(update->run());
+        STORE_TRY(append_attempt(conn, DeliveryAttempt{id, started, now_ms,
+                                                       std::string(delivery_state_text(state)),
+                                                       outcome.reply_code, outcome.reply}));
+        if (outcome.suppress_recipient && !recipient.empty()) {
+            auto suppress = conn.prepare(
+                "INSERT INTO suppressions (address, reason, delivery_id, created_ms) "
+                "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (address) DO NOTHING");
+            if (!suppress) return fail(std::move(suppress.error()));
+            STORE_TRY(suppress->bind(lower_ascii(recipient), outcome.reply, id, now_ms));
+            STORE_TRY(suppress->run());
+        }
+        return {};
     });
     if (finished && state == DeliveryState::retry) impl_->delivery_signal.notify();
     return finished;
 }
 
 Result<int> SqliteStore::requeue_interrupted_deliveries(std::int64_t now_ms) {
+    static constexpr std::string_view kInterrupted =
+        "interrupted: the service stopped during the attempt, so the message may already have "
+        "been sent";
     auto requeued = impl_->write([&](Connection& conn) -> Result<int> {
+        auto timeline = conn.prepare(
+            "INSERT INTO delivery_attempts (delivery_id, started_ms, finished_ms, outcome, "
+            "reply_code, reply) SELECT id, updated_ms, ?1, 'INTERRUPTED', 0, ?2 "
+            "FROM deliveries WHERE state = 'SENDING'");
+        if (!timeline) return fail(std::move(timeline.error()));
+        STORE_TRY(timeline->bind(now_ms, kInterrupted));
+        STORE_TRY(timeline->run());
         auto stmt = conn.prepare(
             "UPDATE deliveries SET state = 'RETRY', next_attempt_ms = ?1, updated_ms = ?1, "
-            "last_reply = ?2 WHERE state = 'SENDING'");
+            "last_reply = ?2, last_code = 0 WHERE state = 'SENDING'");
         if (!stmt) return fail(std::move(stmt.error()));
-        STORE_TRY(stmt->bind(now_ms,
-                             std::string_view("interrupted: the service stopped during the "
-                                              "attempt, so the message may already have been "
-                                              "sent")));
+        STORE_TRY(stmt->bind(now_ms, kInterrupted));
         STORE_TRY(stmt->run());
         return static_cast<int>(sqlite3_changes64(conn.db()));
     });
     if (requeued && *requeued > 0) impl_->delivery_signal.notify();
     return requeued;
+}
+
+Result<std::optional<Delivery>> SqliteStore::get_delivery_by_id(std::int64_t id) {
+    auto reader = impl_->readers.acquire();
+    if (!reader) return fail(std::move(reader.error()));
+    auto stmt = (*reader)->prepare(
+        fmt::format("SELECT {} FROM deliveries WHERE id = ?1", kDeliveryColumns));
+    if (!stmt) return fail(std::move(stmt.error()));
+    STORE_TRY(stmt->bind(id));
+    auto found = read_deliveries(*stmt);
+    if (!found) return fail(std::move(found.error()));
+    if (found->empty()) return std::optional<Delivery>();
+    return std::optional<Delivery>(std::move(found->front()));
+}
+
+Result<std::vector<Delivery>> SqliteStore::list_deliveries(const DeliveryQuery& query) {
+    if (query.limit < 1 || query.limit > kMaxListLimit) {
+        return fail(Errc::invalid_argument,
+                    fmt::format("limit must be between 1 and {}", kMaxListLimit), "limit");
+    }
+    auto reader = impl_->readers.acquire();
+    if (!reader) return fail(std::move(reader.error()));
+    const std::int64_t before = query.before_id > 0 ? query.before_id : INT64_MAX;
+    if (query.state) {
+        auto stmt = (*reader)->prepare(fmt::format(
+            "SELECT {} FROM deliveries WHERE state = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3",
+            kDeliveryColumns));
+        if (!stmt) return fail(std::move(stmt.error()));
+        STORE_TRY(stmt->bind(delivery_state_text(*query.state), before, query.limit));
+        return read_deliveries(*stmt);
+    }
+    auto stmt = (*reader)->prepare(fmt::format(
+        "SELECT {} FROM deliveries WHERE id < ?1 ORDER BY id DESC LIMIT ?2", kDeliveryColumns));
+    if (!stmt) return fail(std::move(stmt.error()));
+    STORE_TRY(stmt->bind(before, query.limit));
+    return read_deliveries(*stmt);
+}
+
+Result<Delivery> SqliteStore::retry_delivery(std::int64_t id, std::int64_t now_ms) {
+    auto retried = impl_->write([&](Connection& conn) -> Result<Delivery> {
+        auto update = conn.prepare(fmt::format(
+            "UPDATE deliveries SET state = 'PENDING', attempts = 0, next_attempt_ms = ?2, "
+            "updated_ms = ?2, queued_ms = ?2 "
+            "WHERE id = ?1 AND state IN ('FAILED', 'SUPPRESSED', 'RETRY') RETURNING {}",
+            kDeliveryColumns));
+        if (!update) return fail(std::move(update.error()));
+        STORE_TRY(update->bind(id, now_ms));
+        auto rows = read_deliveries(*update);
+        if (!rows) return fail(std::move(rows.error()));
+        if (!rows->empty()) return std::move(rows->front());
+        auto current = conn.prepare("SELECT state FROM deliveries WHERE id = ?1");
+        if (!current) return fail(std::move(current.error()));
+        STORE_TRY(current->bind(id));
+        auto row = current->step();
+        if (!row) return fail(std::move(row.error()));
+        if (!*row) return fail(Errc::not_found, fmt::format("no email {}", id), "id");
+        const std::string state = current->text(0);
+        return fail(Errc::conflict,
+                    state == "SENT"
+                        ? fmt::format("email {} was sent already; it is never sent twice", id)
+                        : fmt::format("email {} is {}: it is queued already", id, state),
+                    "state");
+    });
+    if (retried) impl_->delivery_signal.notify();
+    return retried;
+}
+
+Result<std::vector<DeliveryAttempt>> SqliteStore::delivery_attempts(std::int64_t delivery_id,
+                                                                   int limit) {
+    if (limit < 1 || limit > kMaxListLimit) {
+        return fail(Errc::invalid_argument,
+                    fmt::format("limit must be between 1 and {}", kMaxListLimit), "limit");
+    }
+    auto reader = impl_->readers.acquire();
+    if (!reader) return fail(std::move(reader.error()));
+    auto stmt = (*reader)->prepare(
+        "SELECT delivery_id, started_ms, finished_ms, outcome, reply_code, reply FROM "
+        "(SELECT * FROM delivery_attempts WHERE delivery_id = ?1 ORDER BY id DESC LIMIT ?2) "
+        "ORDER BY id");
+    if (!stmt) return fail(std::move(stmt.error()));
+    STORE_TRY(stmt->bind(delivery_id, limit));
+    std::vector<DeliveryAttempt> out;
+    for (;;) {
+        auto row = stmt->step();
+        if (!row) return fail(std::move(row.error()));
+        if (!*row) return out;
+        out.push_back(DeliveryAttempt{stmt->int64(0), stmt->int64(1), stmt->int64(2),
+                                      stmt->text(3), static_cast<int>(stmt->int64(4)),
+                                      stmt->text(5)});
+    }
+}
+
+Result<std::vector<std::pair<std::int64_t, std::int64_t>>> SqliteStore::sent_per_minute_since(
+    std::int64_t since_ms) {
+    auto reader = impl_->readers.acquire();
+    if (!reader) return fail(std::move(reader.error()));
+    auto stmt = (*reader)->prepare(
+        "SELECT (sent_ms / 60000) * 60000 AS minute, COUNT(*) FROM deliveries "
+        "WHERE state = 'SENT' AND sent_ms >= ?1 GROUP BY minute ORDER BY minute");
+    if (!stmt) return fail(std::move(stmt.error()));
+    STORE_TRY(stmt->bind(since_ms));
+    std::vector<std::pair<std::int64_t, std::int64_t>> out;
+    for (;;) {
+        auto row = stmt->step();
+        if (!row) return fail(std::move(row.error()));
+        if (!*row) return out;
+        out.emplace_back(stmt->int64(0), stmt->int64(1));
+    }
+}
+
+// ---- suppression list ---------------------------------------------------------------------------
+
+Result<void> SqliteStore::add_suppression(const Suppression& suppression) {
+    if (suppression.address.empty()) {
+        return fail(Errc::invalid_argument, "address is empty", "address");
+    }
+    const std::int64_t now_ms = impl_->clock.now_ms();
+    return impl_->write([&](Connection& conn) -> Result<void> {
+        auto stmt = conn.prepare(
+            "INSERT INTO suppressions (address, reason, delivery_id, created_ms) "
+            "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (address) DO UPDATE SET reason = excluded.reason, "
+            "delivery_id = excluded.delivery_id, created_ms = excluded.created_ms");
+        if (!stmt) return fail(std::move(stmt.error()));
+        STORE_TRY(stmt->bind(lower_ascii(suppression.address), suppression.reason,
+                             suppression.delivery_id,
+                             suppression.created_ms != 0 ? suppression.created_ms : now_ms));
+        return stmt->run();
+    });
+}
+
+namespace {
+
+Result<std::vector<Suppression>> read_suppressions(Statement& stmt) {
+    std::vector<Suppression> out;
+    for (;;) {
+        auto row = stmt.step();
+        if (!row) return fail(std::move(row.error()));
+        if (!*row) return out;
+        out.push_back(Suppression{stmt.text(0), stmt.text(1), stmt.int64(2), stmt.int64(3)});
+    }
+}
+
+}  // namespace
+
+Result<std::optional<Suppression>> SqliteStore::find_suppression(const std::string& address) {
+    auto reader = impl_->readers.acquire();
+    if (!reader) return fail(std::move(reader.error()));
+    auto stmt = (*reader)->prepare(
+        "SELECT address, reason, delivery_id, created_ms FROM suppressions WHERE address = ?1");
+    if (!stmt) return fail(std::move(stmt.error()));
+    STORE_TRY(stmt->bind(lower_ascii(address)));
+    auto found = read_suppressions(*stmt);
+    if (!found) return fail(std::move(found.error()));
+    if (found->empty()) return std::optional<Suppression>();
+    return std::optional<Suppression>(std::move(found->front()));
+}
+
+Result<void> SqliteStore::remove_suppression(const std::string& address) {
+    return impl_->write([&](Connection& conn) -> Result<void> {
+        auto stmt = conn.prepare("DELETE FROM suppressions WHERE address = ?1");
+        if (!stmt) return fail(std::move(stmt.error()));
+        STORE_TRY(stmt->bind(lower_ascii(address)));
+        STORE_TRY(stmt->run());
+        if (sqlite3_changes64(conn.db()) == 0) {
+            return fail(Errc::not_found, fmt::format("{} is not on the suppression list", address),
+                        "address");
+        }
+        return {};
+    });
+}
+
+Result<std::vector<Suppression>> SqliteStore::list_suppressions(const std::string& after,
+                                                                int limit) {
+    if (limit < 1 || limit > kMaxListLimit) {
+        return fail(Errc::invalid_argument,
+                    fmt::format("limit must be between 1 and {}", kMaxListLimit), "limit");
+    }
+    auto reader = impl_->readers.acquire();
+    if (!reader) return fail(std::move(reader.error()));
+    auto stmt = (*reader)->prepare(
+        "SELECT address, reason, delivery_id, created_ms FROM suppressions WHERE address > ?1 "
+        "ORDER BY address LIMIT ?2");
+    if (!stmt) return fail(std::move(stmt.error()));
+    STORE_TRY(stmt->bind(lower_ascii(after), limit));
+    return read_suppressions(*stmt);
 }
 
 Result<std::optional<std::int64_t>> SqliteStore::next_delivery_due_ms() {

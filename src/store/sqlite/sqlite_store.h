@@ -58,14 +58,25 @@ public:
     Result<bool> add_delivery(const Delivery& delivery) override;
     Result<std::optional<Delivery>> get_delivery(const std::string& candidate_id,
                                                  const std::string& kind) override;
+    Result<std::optional<Delivery>> get_delivery_by_id(std::int64_t id) override;
     Result<std::vector<Delivery>> deliveries_for(
         const std::vector<std::string>& candidate_ids) override;
+    Result<std::vector<Delivery>> list_deliveries(const DeliveryQuery& query) override;
     Result<std::vector<Delivery>> claim_due_deliveries(std::int64_t now_ms, int limit) override;
     Result<void> finish_delivery(const std::string& candidate_id, const std::string& kind,
-                                 DeliveryState state, const std::string& reply,
-                                 std::int64_t now_ms, std::int64_t next_attempt_ms) override;
+                                 const AttemptOutcome& outcome, std::int64_t now_ms) override;
     Result<int> requeue_interrupted_deliveries(std::int64_t now_ms) override;
     Result<std::optional<std::int64_t>> next_delivery_due_ms() override;
+    Result<Delivery> retry_delivery(std::int64_t id, std::int64_t now_ms) override;
+    Result<std::vector<DeliveryAttempt>> delivery_attempts(std::int64_t delivery_id,
+                                                           int limit) override;
+    Result<std::vector<std::pair<std::int64_t, std::int64_t>>> sent_per_minute_since(
+        std::int64_t since_ms) override;
+    Result<void> add_suppression(const Suppression& suppression) override;
+    Result<std::optional<Suppression>> find_suppression(const std::string& address) override;
+    Result<void> remove_suppression(const std::string& address) override;
+    Result<std::vector<Suppression>> list_suppressions(const std::string& after,
+                                                       int limit) override;
     Result<std::int64_t> add_dead_letter(const DeadLetter& letter) override;
     Result<std::vector<DeadLetter>> list_dead_letters(const std::string& function,
                                                       std::int64_t before_id, int limit) override;

@@ -747,12 +747,9 @@ TEST_F(SqliteStoreTest, FinishRecordsSentRetryAndFailed) {
         ASSERT_TRUE(store().add_delivery(delivery_for(id, now)));
     }
     ASSERT_EQ(store().claim_due_deliveries(now, 10)->size(), 3u);
-    ASSERT_TRUE(store().finish_delivery("ok", "assignment", DeliveryState::sent, "250 OK",
-                                        now + 1, 0));
-    ASSERT_TRUE(store().finish_delivery("again", "assignment", DeliveryState::retry,
-                                        "451 try later", now + 1, now + 30'000));
-    ASSERT_TRUE(store().finish_delivery("bad", "assignment", DeliveryState::failed,
-                                        "550 no such user", now + 1, 0));
+    ASSERT_TRUE(store().finish_delivery("ok", "assignment", AttemptOutcome{DeliveryState::sent, 0, "250 OK", 0}, now + 1));
+    ASSERT_TRUE(store().finish_delivery("again", "assignment", AttemptOutcome{DeliveryState::retry, 0, "451 try later", now + 30'000}, now + 1));
+    ASSERT_TRUE(store().finish_delivery("bad", "assignment", AttemptOutcome{DeliveryState::failed, 0, "550 no such user", 0}, now + 1));
 
     auto ok = store().get_delivery("ok", "assignment");
     EXPECT_EQ((*ok)->state, DeliveryState::sent);
@@ -775,14 +772,14 @@ TEST_F(SqliteStoreTest, FinishRecordsSentRetryAndFailed) {
 // Protects the state machine: only a SENDING delivery can be finished.
 TEST_F(SqliteStoreTest, FinishRefusesADeliveryThatIsNotSending) {
     ASSERT_TRUE(store().add_delivery(delivery_for("c-1", 0)));
-    auto early = store().finish_delivery("c-1", "assignment", DeliveryState::sent, "250", 1, 0);
+    auto early = store().finish_delivery("c-1", "assignment", AttemptOutcome{DeliveryState::sent, 0, "250", 0}, 1);
     ASSERT_FALSE(early);
     EXPECT_EQ(early.error().code, Errc::conflict);
-    EXPECT_EQ(store().finish_delivery("ghost", "assignment", DeliveryState::sent, "", 1, 0)
+    EXPECT_EQ(store().finish_delivery("ghost", "assignment", AttemptOutcome{DeliveryState::sent, 0, "", 0}, 1)
                   .error()
                   .code,
               Errc::not_found);
-    EXPECT_EQ(store().finish_delivery("c-1", "assignment", DeliveryState::pending, "", 1, 0)
+    EXPECT_EQ(store().finish_delivery("c-1", "assignment", AttemptOutcome{DeliveryState::pending, 0, "", 0}, 1)
                   .error()
                   .field,
               "state");
@@ -794,7 +791,7 @@ TEST_F(SqliteStoreTest, InterruptedDeliveriesBecomeDueAfterReopen) {
     ASSERT_TRUE(store().add_delivery(delivery_for("c-1", now)));
     ASSERT_TRUE(store().add_delivery(delivery_for("c-2", now)));
     ASSERT_EQ(store().claim_due_deliveries(now, 10)->size(), 2u);
-    ASSERT_TRUE(store().finish_delivery("c-2", "assignment", DeliveryState::sent, "250", now, 0));
+    ASSERT_TRUE(store().finish_delivery("c-2", "assignment", AttemptOutcome{DeliveryState::sent, 0, "250", 0}, now));
 
     reopen();  // the process died with c-1 in SENDING
     clock_.advance(5s);
@@ -808,6 +805,161 @@ TEST_F(SqliteStoreTest, InterruptedDeliveriesBecomeDueAfterReopen) {
     EXPECT_EQ((*claimed)[0].candidate_id, "c-1");
     EXPECT_EQ((*claimed)[0].attempts, 2);
     EXPECT_EQ(store().get_delivery("c-2", "assignment")->value().state, DeliveryState::sent);
+}
+
+// Protects GET /emails: every delivery has an id, lists newest first, by state, in pages.
+TEST_F(SqliteStoreTest, DeliveriesHaveIdsAndListNewestFirstByState) {
+    for (const char* id : {"a", "b", "c", "d"}) {
+        ASSERT_TRUE(store().add_delivery(delivery_for(id, 0)));
+    }
+    ASSERT_EQ(store().claim_due_deliveries(0, 1)->size(), 1u);  // "a" (oldest due first)
+    ASSERT_TRUE(store().finish_delivery("a", "assignment",
+                                        AttemptOutcome{DeliveryState::failed, 550, "550 no", 0}, 1));
+    auto all = store().list_deliveries(DeliveryQuery{std::nullopt, 0, 3});
+    ASSERT_TRUE(all);
+    ASSERT_EQ(all->size(), 3u);
+    EXPECT_EQ((*all)[0].candidate_id, "d");
+    EXPECT_EQ((*all)[2].candidate_id, "b");
+    auto rest = store().list_deliveries(DeliveryQuery{std::nullopt, (*all)[2].id, 3});
+    ASSERT_EQ(rest->size(), 1u);
+    EXPECT_EQ((*rest)[0].candidate_id, "a");
+    EXPECT_EQ((*rest)[0].last_code, 550);
+    auto failed = store().list_deliveries(DeliveryQuery{DeliveryState::failed, 0, 10});
+    ASSERT_EQ(failed->size(), 1u);
+    EXPECT_EQ((*failed)[0].candidate_id, "a");
+    auto by_id = store().get_delivery_by_id((*failed)[0].id);
+    ASSERT_TRUE(by_id && *by_id);
+    EXPECT_EQ((*by_id)->candidate_id, "a");
+    EXPECT_FALSE(store().get_delivery_by_id(999).value().has_value());
+    EXPECT_EQ(store().list_deliveries(DeliveryQuery{std::nullopt, 0, 0}).error().field, "limit");
+}
+
+// Protects the delivery timeline: each attempt is kept with its reply, an interrupted one too,
+// and a delivery retried for days keeps a bounded history (the most recent attempts).
+TEST_F(SqliteStoreTest, AttemptsAreKeptInTheTimelineAndBounded) {
+    const std::int64_t now = clock_.now_ms();
+    ASSERT_TRUE(store().add_delivery(delivery_for("c-1", now)));
+    ASSERT_EQ(store().claim_due_deliveries(now, 1)->size(), 1u);
+    ASSERT_TRUE(store().finish_delivery(
+        "c-1", "assignment", AttemptOutcome{DeliveryState::retry, 451, "451 later", now + 5}, now + 2));
+    ASSERT_EQ(store().claim_due_deliveries(now + 5, 1)->size(), 1u);
+    reopen();  // died mid-attempt
+    ASSERT_EQ(store().requeue_interrupted_deliveries(now + 9).value(), 1);
+    ASSERT_EQ(store().claim_due_deliveries(now + 9, 1)->size(), 1u);
+    ASSERT_TRUE(store().finish_delivery(
+        "c-1", "assignment", AttemptOutcome{DeliveryState::sent, 250, "250 ok", 0}, now + 12));
+
+    const auto id = store().get_delivery("c-1", "assignment").value()->id;
+    auto timeline = store().delivery_attempts(id, 100);
+    ASSERT_TRUE(timeline);
+    ASSERT_EQ(timeline->size(), 3u);
+    EXPECT_EQ((*timeline)[0].outcome, "RETRY");
+    EXPECT_EQ((*timeline)[0].reply_code, 451);
+    EXPECT_EQ((*timeline)[0].started_ms, now);
+    EXPECT_EQ((*timeline)[0].finished_ms, now + 2);
+    EXPECT_EQ((*timeline)[1].outcome, "INTERRUPTED");
+    EXPECT_EQ((*timeline)[1].started_ms, now + 5);
+    EXPECT_EQ((*timeline)[2].outcome, "SENT");
+    EXPECT_EQ((*timeline)[2].reply, "250 ok");
+    EXPECT_EQ(store().delivery_attempts(id, 1).value().at(0).outcome, "SENT");
+
+    ASSERT_TRUE(store().add_delivery(delivery_for("busy", now)));
+    for (int i = 0; i < 130; ++i) {
+        ASSERT_EQ(store().claim_due_deliveries(now + 100 + i, 1)->size(), 1u);
+        ASSERT_TRUE(store().finish_delivery(
+            "busy", "assignment",
+            AttemptOutcome{DeliveryState::retry, 421, "421 busy " + std::to_string(i), now + 101 + i},
+            now + 100 + i));
+    }
+    const auto busy = store().get_delivery("busy", "assignment").value()->id;
+    auto kept = store().delivery_attempts(busy, 1000);
+    ASSERT_TRUE(kept);
+    ASSERT_EQ(kept->size(), 100u);
+    EXPECT_EQ(kept->back().reply, "421 busy 129");
+    EXPECT_EQ(kept->front().reply, "421 busy 30");
+}
+
+// Protects "never mailed twice" under a manual retry: FAILED and SUPPRESSED go back to PENDING
+// with a fresh attempt count and give-up age; a SENT, SENDING or PENDING email is refused.
+TEST_F(SqliteStoreTest, RetryByHandRequeuesAFailedEmailButNeverASentOne) {
+    const std::int64_t now = clock_.now_ms();
+    for (const char* id : {"failed", "sent", "pending"}) {
+        ASSERT_TRUE(store().add_delivery(delivery_for(id, now)));
+    }
+    ASSERT_EQ(store().claim_due_deliveries(now, 2)->size(), 2u);  // failed, sent
+    ASSERT_TRUE(store().finish_delivery(
+        "failed", "assignment", AttemptOutcome{DeliveryState::failed, 554, "554 no", 0}, now));
+    ASSERT_TRUE(store().finish_delivery(
+        "sent", "assignment", AttemptOutcome{DeliveryState::sent, 250, "250 ok", 0}, now));
+    const auto id_of = [&](const char* c) {
+        return store().get_delivery(c, "assignment").value()->id;
+    };
+    const auto seen = store().delivery_signal().version();
+    auto retried = store().retry_delivery(id_of("failed"), now + 1000);
+    ASSERT_TRUE(retried) << retried.error().message;
+    EXPECT_EQ(retried->state, DeliveryState::pending);
+    EXPECT_EQ(retried->attempts, 0);
+    EXPECT_EQ(retried->queued_ms, now + 1000);
+    EXPECT_EQ(retried->next_attempt_ms, now + 1000);
+    EXPECT_GT(store().delivery_signal().version(), seen);
+    EXPECT_EQ(store().delivery_attempts(retried->id, 10).value().size(), 1u);  // kept
+
+    auto sent = store().retry_delivery(id_of("sent"), now);
+    ASSERT_FALSE(sent);
+    EXPECT_EQ(sent.error().code, Errc::conflict);
+    EXPECT_NE(sent.error().message.find("never sent twice"), std::string::npos);
+    EXPECT_EQ(store().retry_delivery(id_of("pending"), now).error().code, Errc::conflict);
+    EXPECT_EQ(store().retry_delivery(424242, now).error().code, Errc::not_found);
+    EXPECT_EQ(store().get_delivery("sent", "assignment").value()->state, DeliveryState::sent);
+}
+
+// Protects the suppression list: a bad-mailbox outcome suppresses the recipient in the same
+// transaction; lookups ignore case; list pages by address; remove is not_found when absent.
+TEST_F(SqliteStoreTest, BadMailboxOutcomeSuppressesTheRecipient) {
+    Delivery d = delivery_for("c-1", 0);
+    d.recipient = "Nobody@Example.com";
+    ASSERT_TRUE(store().add_delivery(d));
+    ASSERT_EQ(store().claim_due_deliveries(0, 1)->size(), 1u);
+    ASSERT_TRUE(store().finish_delivery(
+        "c-1", "assignment",
+        AttemptOutcome{DeliveryState::failed, 550, "550 5.1.1 user unknown", 0, true}, 7));
+    auto found = store().find_suppression("NOBODY@example.COM");
+    ASSERT_TRUE(found && *found);
+    EXPECT_EQ((*found)->address, "nobody@example.com");
+    EXPECT_EQ((*found)->reason, "550 5.1.1 user unknown");
+    EXPECT_EQ((*found)->delivery_id, store().get_delivery("c-1", "assignment").value()->id);
+    EXPECT_EQ((*found)->created_ms, 7);
+
+    ASSERT_TRUE(store().add_suppression(Suppression{"b@example.com", "by hand", 0, 0}));
+    ASSERT_TRUE(store().add_suppression(Suppression{"a@example.com", "by hand", 0, 0}));
+    auto page = store().list_suppressions("", 2);
+    ASSERT_TRUE(page);
+    ASSERT_EQ(page->size(), 2u);
+    EXPECT_EQ((*page)[0].address, "a@example.com");
+    EXPECT_EQ((*page)[1].address, "b@example.com");
+    EXPECT_EQ(store().list_suppressions("b@example.com", 2).value().at(0).address,
+              "nobody@example.com");
+    ASSERT_TRUE(store().remove_suppression("A@example.com"));
+    EXPECT_FALSE(store().find_suppression("a@example.com").value().has_value());
+    EXPECT_EQ(store().remove_suppression("a@example.com").error().code, Errc::not_found);
+    EXPECT_EQ(store().add_suppression(Suppression{}).error().field, "address");
+}
+
+// Protects the daily quota after a restart: SENT deliveries are counted per minute.
+TEST_F(SqliteStoreTest, SentPerMinuteCountsForTheDailyQuota) {
+    for (const char* id : {"a", "b", "c", "old"}) {
+        ASSERT_TRUE(store().add_delivery(delivery_for(id, 0)));
+    }
+    ASSERT_EQ(store().claim_due_deliveries(0, 4)->size(), 4u);
+    const AttemptOutcome ok{DeliveryState::sent, 250, "250", 0};
+    ASSERT_TRUE(store().finish_delivery("old", "assignment", ok, 60'000));
+    ASSERT_TRUE(store().finish_delivery("a", "assignment", ok, 120'000));
+    ASSERT_TRUE(store().finish_delivery("b", "assignment", ok, 179'999));
+    ASSERT_TRUE(store().finish_delivery("c", "assignment", ok, 180'000));
+    auto counts = store().sent_per_minute_since(120'000);
+    ASSERT_TRUE(counts);
+    using P = std::pair<std::int64_t, std::int64_t>;
+    EXPECT_EQ(*counts, (std::vector<P>{{120'000, 2}, {180'000, 1}}));
 }
 
 // Protects the batch lookup used to show delivery status next to each candidate.
@@ -855,7 +1007,7 @@ TEST_F(SqliteStoreTest, SignalsAreNotifiedAfterWrites) {
     ASSERT_EQ(store().add_delivery(delivery_for("c-1", 0)), false);
     EXPECT_EQ(store().delivery_signal().version(), delivery_seen);
     ASSERT_EQ(store().claim_due_deliveries(clock_.now_ms(), 1)->size(), 1u);
-    ASSERT_TRUE(store().finish_delivery("c-1", "assignment", DeliveryState::retry, "451", 0, 1));
+    ASSERT_TRUE(store().finish_delivery("c-1", "assignment", AttemptOutcome{DeliveryState::retry, 0, "451", 1}, 0));
     EXPECT_GT(store().delivery_signal().version(), delivery_seen);
 }
 
@@ -907,8 +1059,8 @@ TEST_F(SqliteStoreTest, CheckpointKeepsDataReadable) {
 namespace hirestream::store {
 namespace {
 
-// A database written by the first release (schema 1, no dead letters) is upgraded in place when
-// opened, keeping its data.
+// Protects upgrades: a database made by the first release (schema 1: no dead letters, deliveries
+// without ids, attempts or suppressions) is migrated in place, keeping items and deliveries.
 TEST_F(SqliteStoreTest, SchemaOneDatabaseIsMigratedKeepingItsData) {
     ASSERT_TRUE(store().ensure_table(spec()));
     Item item;
@@ -917,9 +1069,23 @@ TEST_F(SqliteStoreTest, SchemaOneDatabaseIsMigratedKeepingItsData) {
     store_.reset();
     sqlite3* raw = nullptr;
     ASSERT_EQ(sqlite3_open(db_path().c_str(), &raw), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(raw, "DROP TABLE dead_letters; PRAGMA user_version = 1;", nullptr,
-                           nullptr, nullptr),
-              SQLITE_OK);
+    // The first release's deliveries table, with one delivery in it.
+    const char* downgrade = R"sql(
+        DROP TABLE dead_letters; DROP TABLE delivery_attempts; DROP TABLE suppressions;
+        DROP TABLE deliveries;
+        CREATE TABLE deliveries (
+            candidate_id TEXT NOT NULL, kind TEXT NOT NULL, recipient TEXT NOT NULL,
+            recipient_name TEXT NOT NULL, assignment TEXT NOT NULL, message_id TEXT NOT NULL,
+            state TEXT NOT NULL, attempts INTEGER NOT NULL, last_reply TEXT NOT NULL,
+            created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL,
+            next_attempt_ms INTEGER NOT NULL, sent_ms INTEGER NOT NULL,
+            PRIMARY KEY (candidate_id, kind)) WITHOUT ROWID;
+        CREATE INDEX deliveries_due ON deliveries(state, next_attempt_ms);
+        INSERT INTO deliveries VALUES ('kept', 'assignment', 'kept@example.com', 'Kept',
+            'assignment1', 'm1@example.com', 'RETRY', 2, '451 later', 1000, 2000, 3000, 0);
+        PRAGMA user_version = 1;)sql";
+    ASSERT_EQ(sqlite3_exec(raw, downgrade, nullptr, nullptr, nullptr), SQLITE_OK)
+        << sqlite3_errmsg(raw);
     sqlite3_close(raw);
 
     reopen();
@@ -928,6 +1094,16 @@ TEST_F(SqliteStoreTest, SchemaOneDatabaseIsMigratedKeepingItsData) {
     DeadLetter d;
     d.function = "f";
     EXPECT_TRUE(store().add_dead_letter(d));
+    auto kept = store().get_delivery("kept", "assignment");
+    ASSERT_TRUE(kept && *kept);
+    EXPECT_EQ((*kept)->id, 1);
+    EXPECT_EQ((*kept)->state, DeliveryState::retry);
+    EXPECT_EQ((*kept)->attempts, 2);
+    EXPECT_EQ((*kept)->last_reply, "451 later");
+    EXPECT_EQ((*kept)->queued_ms, 1000);
+    EXPECT_EQ((*kept)->next_attempt_ms, 3000);
+    ASSERT_TRUE(store().add_delivery(delivery_for("new", 0)));
+    EXPECT_EQ(store().get_delivery("new", "assignment").value()->id, 2);
 }
 
 }  // namespace
