@@ -554,8 +554,10 @@ SendOutcome SmtpTransport::send(const Envelope& envelope, const std::string& mim
                                  ? reply
                                  : fmt::format("{} {}", code, curl_text);
         } else {
-            // No SMTP verdict: refused or dropped connection, timeout, TLS failure.
+            // No SMTP verdict: refused or dropped connection, timeout, TLS failure. The last
+            // code seen (a 354 before a dropped DATA, say) decided nothing, so none is reported.
             outcome.kind = Kind::transient;
+            outcome.reply_code = 0;
             outcome.detail = fmt::format("{} (curl error {})", curl_text, static_cast<int>(result));
         }
         // A failed transfer can leave the SMTP session mid-transaction (after a refused RCPT

@@ -19,7 +19,7 @@ struct SendOutcome {
         permanent,  // 5xx reply: do not try again
     };
     Kind kind = Kind::transient;
-    int reply_code = 0;  // the SMTP reply code when there was one
+    int reply_code = 0;  // the SMTP reply code that decided the outcome; 0 when none did
     // The server's reply text, or a description of the local failure. Never holds secrets.
     std::string detail;
 };

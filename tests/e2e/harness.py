@@ -453,6 +453,8 @@ class SmtpSink:
         self._data_attempts = {}  # address -> number of DATA commands seen
         self._transient = {}      # address -> [remaining, stage]
         self._permanent = set()
+        self._nth_data = {}       # n (1-based count of DATA commands) -> reply
+        self._data_count = 0
         self.port = free_port()
         self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
         self.controller.start()
@@ -469,6 +471,18 @@ class SmtpSink:
     def fail_permanent(self, address):
         with self._lock:
             self._permanent.add(address.lower())
+
+    def heal(self, address):
+        """Ends every fault switched on for `address`."""
+        with self._lock:
+            self._permanent.discard(address.lower())
+            self._transient.pop(address.lower(), None)
+
+    def fail_nth_data(self, n, reply="451 4.3.0 Temporary failure, try again later"):
+        """Replies `reply` to the n-th DATA command this server sees (1-based), whoever it is
+        for."""
+        with self._lock:
+            self._nth_data[n] = reply
 
     # aiosmtpd hooks (run on the controller's event loop thread)
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -487,6 +501,9 @@ class SmtpSink:
     async def handle_DATA(self, server, session, envelope):
         rcpts = [a.lower() for a in envelope.rcpt_tos]
         with self._lock:
+            self._data_count += 1
+            if self._data_count in self._nth_data:
+                return self._nth_data.pop(self._data_count)
             for addr in rcpts:
                 self._data_attempts[addr] = self._data_attempts.get(addr, 0) + 1
             for addr in rcpts:
@@ -500,6 +517,7 @@ class SmtpSink:
                 "mail_from": envelope.mail_from,
                 "rcpt_tos": rcpts,
                 "data": data,
+                "at": time.monotonic(),
             })
         return "250 2.0.0 Message accepted for delivery"
 
