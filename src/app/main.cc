@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -245,6 +246,22 @@ int invoke(const CommonOptions& o, const std::string& function, const std::strin
     return 0;
 }
 
+// One API call for a CLI command: the answer when its status is `ok_status`, else nullopt after
+// printing why.
+std::optional<app::ApiResponse> call_api(app::ApiClient& client, const std::string& method,
+                                         const std::string& path, int ok_status = 200) {
+    auto r = client.request(method, path);
+    if (!r) {
+        std::cerr << r.error().message << "\n";
+        return std::nullopt;
+    }
+    if (r->status != ok_status) {
+        std::cerr << app::api_error_message(*r) << "\n";
+        return std::nullopt;
+    }
+    return std::move(*r);
+}
+
 int functions(const CommonOptions& o, const std::string& url, const std::string& action,
               const std::string& name) {
     auto config = load(o);
@@ -296,17 +313,10 @@ int dead_letters(const CommonOptions& o, const std::string& url, const std::stri
     if (!config) return kExitConfig;
     app::ApiClient client(base_url(*config, url));
     const std::string base = "/functions/" + function + "/dead-letters";
-    auto r = redrive > 0 ? client.request("POST", fmt::format("{}/{}/redrive", base, redrive))
-             : show > 0  ? client.request("GET", fmt::format("{}/{}", base, show))
-                         : client.request("GET", base + "?limit=100");
-    if (!r) {
-        std::cerr << r.error().message << "\n";
-        return kExitFailure;
-    }
-    if (r->status != 200) {
-        std::cerr << app::api_error_message(*r) << "\n";
-        return kExitFailure;
-    }
+    auto r = redrive > 0 ? call_api(client, "POST", fmt::format("{}/{}/redrive", base, redrive))
+             : show > 0  ? call_api(client, "GET", fmt::format("{}/{}", base, show))
+                         : call_api(client, "GET", base + "?limit=100");
+    if (!r) return kExitFailure;
     if (show > 0 || redrive > 0) {
         std::cout << r->body << "\n";
         if (redrive > 0) std::cerr << "dead letter " << redrive << " redriven\n";
@@ -323,6 +333,38 @@ int dead_letters(const CommonOptions& o, const std::string& url, const std::stri
             std::string(d.at("condition").as_string()), d.at("recordCount").to_number<int>(),
             d.at("redrivenAt").is_null() ? "no"
                                          : iso8601_ms(d.at("redrivenAt").to_number<std::int64_t>()));
+    }
+    return 0;
+}
+
+// `hirestream emails [--state S] [--show ID | --retry ID]`: the tracked emails.
+int emails(const CommonOptions& o, const std::string& url, const std::string& state,
+           std::int64_t show, std::int64_t retry) {
+    auto config = load(o);
+    if (!config) return kExitConfig;
+    app::ApiClient client(base_url(*config, url));
+    if (show > 0 || retry > 0) {
+        auto r = retry > 0 ? call_api(client, "POST", fmt::format("/emails/{}/retry", retry), 202)
+                           : call_api(client, "GET", fmt::format("/emails/{}", show));
+        if (!r) return kExitFailure;
+        std::cout << r->body << "\n";
+        if (retry > 0) std::cerr << "email " << retry << " queued again\n";
+        return 0;
+    }
+    auto r = call_api(client, "GET", "/emails?limit=100" + (state.empty() ? "" : "&state=" + state));
+    if (!r) return kExitFailure;
+    std::cout << fmt::format("{:>6}  {:<10} {:>8}  {:<24}  {:<32}  {}\n", "ID", "STATE", "ATTEMPTS",
+                             "UPDATED", "TO", "LAST REPLY");
+    const auto body = json::parse(r->body);  // kept alive: the loop walks into it
+    for (const auto& e : body.as_object().at("emails").as_array()) {
+        const auto& m = e.as_object();
+        std::cout << fmt::format("{:>6}  {:<10} {:>8}  {:<24}  {:<32}  {}\n",
+                                 m.at("id").to_number<std::int64_t>(),
+                                 std::string(m.at("state").as_string()),
+                                 m.at("attempts").to_number<int>(),
+                                 iso8601_ms(m.at("updatedAt").to_number<std::int64_t>()),
+                                 std::string(m.at("to").as_string()),
+                                 std::string(m.at("lastReply").as_string()));
     }
     return 0;
 }
@@ -369,6 +411,16 @@ int main(int argc, char** argv) {
     dead_cmd->add_option("--show", show, "Print one dead letter with its records");
     dead_cmd->add_option("--redrive", redrive, "Invoke the function again with its records");
 
+    std::string state;
+    std::int64_t retry = 0;
+    auto* emails_cmd = cli.add_subcommand("emails", "List, show or retry the tracked emails");
+    add_common(emails_cmd, common);
+    emails_cmd->add_option("--url", url, "hirestream's URL (default: from the config)");
+    emails_cmd->add_option("--state", state, "Only emails in this state")
+        ->check(CLI::IsMember({"PENDING", "SENDING", "SENT", "RETRY", "FAILED", "SUPPRESSED"}));
+    emails_cmd->add_option("--show", show, "Print one email with its attempts");
+    emails_cmd->add_option("--retry", retry, "Queue a FAILED or SUPPRESSED email again");
+
     cli.add_subcommand("version", "Print the version");
     CLI11_PARSE(cli, argc, argv);
 
@@ -391,5 +443,6 @@ int main(int argc, char** argv) {
         return functions(common, url, action, name);
     }
     if (cli.got_subcommand("dead-letters")) return dead_letters(common, url, function, show, redrive);
+    if (cli.got_subcommand("emails")) return emails(common, url, state, show, retry);
     return serve(common);
 }

@@ -2,6 +2,7 @@
 front of it: every email ends SENT or FAILED with the right reason, none is sent twice (counted
 by the server), bad mailboxes are suppressed, retries by hand, and the sending limits hold."""
 
+import json
 import time
 import uuid
 
@@ -38,6 +39,11 @@ def email_of(hs, cid):
     r = hs.get(f"/emails/{d['id']}")
     assert r.status == 200, r
     return r.json
+
+
+def cli(hs, *args):
+    """`hirestream <args>` against the running server."""
+    return harness.run_cli(*args, "--config", hs.config_path, "--url", hs.url)
 
 
 def tag():
@@ -112,13 +118,26 @@ def test_bad_mailbox_is_failed_suppressed_and_retried_by_hand(launcher, smtp):
     smtp.heal(addr)
     assert hs.delete(f"/suppressions/{addr}").status == 204
     assert_error(hs.delete(f"/suppressions/{addr}"), 404, "not_found", "address")
-    r = hs.post(f"/emails/{held['id']}/retry")
-    assert r.status == 202 and r.json["state"] == "PENDING" and r.json["attempts"] == 0, r
+
+    # `hirestream emails` lists both, and retries the suppressed one.
+    proc = cli(hs, "emails")
+    assert proc.returncode == 0, proc.stderr
+    rows = {line.split()[0]: line.split() for line in proc.stdout.splitlines()[1:]}
+    assert rows[str(failed["id"])][1] == "FAILED", proc.stdout
+    assert rows[str(held["id"])][1] == "SUPPRESSED", proc.stdout
+    proc = cli(hs, "emails", "--state", "FAILED")
+    assert [line.split()[0] for line in proc.stdout.splitlines()[1:]] == [str(failed["id"])]
+    proc = cli(hs, "emails", "--retry", str(held["id"]))
+    assert proc.returncode == 0, proc.stderr
+    r = json.loads(proc.stdout)
+    assert r["state"] == "PENDING" and r["attempts"] == 0, r
     sent = hs.wait_delivery(again, "SENT")["delivery"]
     assert smtp.count(addr) == 1
     timeline = email_of(hs, again)["timeline"]
     assert [a["outcome"] for a in timeline] == ["SUPPRESSED", "SENT"], timeline
     assert_error(hs.post(f"/emails/{sent['id']}/retry"), 409, "conflict", "state")
+    proc = cli(hs, "emails", "--retry", str(sent["id"]))
+    assert proc.returncode == 1 and "never sent twice" in proc.stderr, (proc.stdout, proc.stderr)
     time.sleep(0.3)
     assert smtp.count(addr) == 1
 
