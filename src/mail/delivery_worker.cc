@@ -90,6 +90,7 @@ void DeliveryWorker::deliver(store::Delivery d) {
         this->record(d, state, reply, next_ms);
     };
 
+    std::optional<store::Item> candidate;
     if (!options_.candidates_table.empty()) {
         auto item = store_.get_item(options_.candidates_table, d.candidate_id);
         if (!item) {
@@ -109,19 +110,24 @@ void DeliveryWorker::deliver(store::Delivery d) {
             d.recipient = std::string(*email);
         }
         if (auto name = (*item)->string_attr("fullname")) d.recipient_name = std::string(*name);
+        candidate = std::move(*item);
     }
 
-    auto file = options_.assignments.find(d.assignment);
-    if (file == options_.assignments.end()) {
-        record(store::DeliveryState::failed,
-               fmt::format("assignment '{}' is not configured", d.assignment), 0);
-        spdlog::error("delivery failed candidate={} reason=\"unknown assignment {}\"",
-                      d.candidate_id, d.assignment);
+    auto message = options_.messages->build(d, candidate ? &*candidate : nullptr,
+                                            clock_.now_ms());
+    if (!message) {
+        if (message.error().code == Errc::unavailable) {
+            record(store::DeliveryState::retry,
+                   "cannot read the assignment: " + message.error().message,
+                   clock_.now_ms() + backoff(d.attempts).count());
+            return;
+        }
+        record(store::DeliveryState::failed, message.error().message, 0);
+        spdlog::error("delivery failed candidate={} reason=\"{}\"", d.candidate_id,
+                      message.error().message);
         return;
     }
-    const auto message = build_assignment_message(d, options_.sender, file->second,
-                                                   clock_.now_ms());
-    auto mime = render_message(message);
+    auto mime = render_message(*message);
     if (!mime) {
         record(store::DeliveryState::failed,
                fmt::format("message refused: {} ({})", mime.error().message, mime.error().field),
@@ -130,7 +136,7 @@ void DeliveryWorker::deliver(store::Delivery d) {
                       mime.error().message);
         return;
     }
-    const Envelope envelope{options_.sender.from.address, {d.recipient}};
+    const Envelope envelope{options_.messages->sender().from.address, {d.recipient}};
     const auto outcome = transport_.send(envelope, *mime, d.message_id);
     switch (outcome.kind) {
         case SendOutcome::Kind::sent:
