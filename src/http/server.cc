@@ -59,7 +59,10 @@ public:
 private:
     void read() {
         parser_.emplace();
-        parser_->body_limit(options_.max_body_bytes);
+        // Unbounded only until the headers are in: Beast checks Content-Length against the
+        // limit while parsing them, before on_header could pick the route's bound.
+        parser_->body_limit(boost::none);
+        body_limit_ = options_.max_body_bytes;
         parser_->header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));
         // The idle timeout covers a keep-alive connection waiting for its next request and a
         // client that trickles its request (slowloris): either way the connection is closed.
@@ -74,12 +77,16 @@ private:
     void on_header(beast::error_code ec, std::size_t bytes) {
         if (ec) return on_read(ec, bytes);
         Request probe;
-        body_limit_ = options_.max_body_bytes;
         if (parse_target(parser_->get().target(), probe)) {
             body_limit_ = router_.body_limit(parser_->get().method_string(), probe.path,
                                              options_.max_body_bytes);
         }
         parser_->body_limit(body_limit_);
+        // Beast compares Content-Length with the limit only while parsing the headers, so a
+        // declared length is checked here; chunked bodies are bounded by body_limit as read.
+        if (auto length = parser_->content_length(); length && *length > body_limit_) {
+            return on_read(bhttp::error::body_limit, 0);
+        }
         bhttp::async_read(stream_, buffer_, *parser_,
                           beast::bind_front_handler(&Session::on_read, shared_from_this()));
     }

@@ -145,6 +145,21 @@ def to_yaml(obj, indent=0):
     return "\n".join(lines)
 
 
+def serve_expecting_config_error(tmp_path, edit):
+    """Runs `hirestream serve` on the test config changed by `edit(cfg)`, expecting it to stop
+    at start-up with exit status 2 before listening; returns its stderr."""
+    cfg = make_config(data_dir=tmp_path / "data", outbox_dir=tmp_path / "outbox")
+    edit(cfg)
+    path = tmp_path / "hirestream.yaml"
+    path.write_text(to_yaml(cfg) + "\n", encoding="utf-8")
+    proc = subprocess.run([BINARY, "serve", "--config", str(path)], env=base_env(),
+                          stdin=subprocess.DEVNULL, capture_output=True, timeout=15)
+    stderr = proc.stderr.decode("utf-8", "replace")
+    assert proc.returncode == 2, (proc.returncode, stderr)
+    assert b"api: " not in proc.stdout, proc.stdout
+    return stderr
+
+
 def make_config(*, data_dir, outbox_dir, function_enabled=True, smtp_url=""):
     """The template with test settings: absolute paths, fast retries, a free port."""
     cfg = load_template()
