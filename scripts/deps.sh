@@ -7,7 +7,7 @@ build_packages=(
   g++ make cmake pkg-config ccache
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libsqlite3-dev libcurl4-openssl-dev libssl-dev
-  libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev libexpected-dev
+  libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev libexpected-dev libkainjow-mustache-dev
   libgtest-dev libgmock-dev
 )
 test_packages=(python3 python3-aiosmtpd python3-pytest openssl)

@@ -93,8 +93,10 @@ int serve(const CommonOptions& o) {
     auto started = service.start();
     if (!started) {
         const auto& e = started.error();
-        std::cerr << "start-up failed: " << (e.field.empty() ? "" : e.field + ": ") << e.message
-                  << "\n";
+        // invalid_argument at start-up is still the config's fault (a template that does not
+        // parse, a rule naming no assignment): reported as config errors, exit 2.
+        std::cerr << (e.code == Errc::invalid_argument ? "config error: " : "start-up failed: ")
+                  << (e.field.empty() ? "" : e.field + ": ") << e.message << "\n";
         service.stop();
         return e.code == Errc::invalid_argument ? kExitConfig : kExitFailure;
     }

@@ -5,14 +5,16 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <limits>
 #include <fstream>
+#include <limits>
 #include <sstream>
+#include <tuple>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "app/function_factory.h"
+#include "common/ids.h"
 #include "common/metrics.h"
 #include "http/api_context.h"
 #include "http/handlers/handlers.h"
@@ -38,6 +40,54 @@ Result<std::string> read_file(const std::string& path, const std::string& key) {
     return s.str();
 }
 
+// The link secret: the configured one, else one generated at the first start and kept in the
+// data folder (0600), so links in emails already sent keep working after a restart.
+Result<std::string> link_secret(const config::Config& c) {
+    if (!c.mail.links.secret.empty()) return c.mail.links.secret;
+    const auto path = (fs::path(c.data_dir) / "link-secret").string();
+    if (auto existing = read_file(path, "data.dir")) {
+        if (existing->size() != 32) {
+            return fail(Errc::invalid_argument,
+                        fmt::format("'{}' holds {} bytes, not a 32-byte link secret", path,
+                                    existing->size()),
+                        "mail.links.secret");
+        }
+        return *existing;
+    }
+    const auto secret = mail::random_secret();
+    const auto temp = path + ".tmp";
+    const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    const bool written = fd >= 0 &&
+                         ::write(fd, secret.data(), secret.size()) ==
+                             static_cast<ssize_t>(secret.size()) &&
+                         ::fsync(fd) == 0;
+    if (fd >= 0) ::close(fd);
+    // Renamed into place only once complete: a crash never leaves a short secret behind.
+    if (!written || ::rename(temp.c_str(), path.c_str()) != 0) {
+        return fail(Errc::unavailable, fmt::format("cannot write the link secret '{}'", path),
+                    "data.dir");
+    }
+    return secret;
+}
+
+// The three templates: a file named by mail.templates.<part>, else the built-in one (the
+// subject's is mail.subject).
+Result<mail::MessageTemplates> load_templates(const config::Config& c) {
+    mail::TemplateSet set{{c.mail.subject, "mail.subject"},
+                          {mail::MessageTemplates::default_text(), "mail.templates.text"},
+                          {mail::MessageTemplates::default_html(), "mail.templates.html"}};
+    for (auto [path, source, key] :
+         {std::tuple{&c.mail.templates.subject, &set.subject, "mail.templates.subject"},
+          std::tuple{&c.mail.templates.text, &set.text, "mail.templates.text"},
+          std::tuple{&c.mail.templates.html, &set.html, "mail.templates.html"}}) {
+        if (path->empty()) continue;
+        auto text = read_file(*path, key);
+        if (!text) return fail(text.error());
+        *source = mail::TemplateSource{std::move(*text), key};
+    }
+    return mail::MessageTemplates::compile(std::move(set));
+}
+
 
 }  // namespace
 
@@ -52,6 +102,9 @@ struct Service::Impl {
     int lock_fd = -1;
     std::unique_ptr<store::SqliteStore> store;
     std::unique_ptr<mail::Transport> transport;
+    std::unique_ptr<mail::LinkSigner> links;
+    std::unique_ptr<mail::AssignmentCatalog> catalog;
+    std::unique_ptr<mail::AssignmentMessageBuilder> messages;
     std::unique_ptr<mail::DeliveryWorker> worker;
     MetricsRegistry metrics;
     std::unique_ptr<triggers::InvocationLog> invocation_log;
@@ -124,19 +177,40 @@ Result<StartInfo> Service::start() {
     const stream::StreamIdentity identity{c.region, c.account_id, c.candidates.spec.name,
                                           table->stream_label};
 
-    std::map<std::string, std::string> zips;
-    std::map<std::string, mail::AssignmentFile> files;
+    std::vector<mail::AssignmentZip> declared;
     for (const auto& a : c.assignments) {
         auto bytes = read_file(a.file, "assignments." + a.name + ".file");
         if (!bytes) return fail(bytes.error());
-        zips[a.name] = *bytes;
-        files[a.name] = mail::AssignmentFile{a.name, a.title, *bytes};
+        declared.push_back(mail::AssignmentZip{
+            {a.name, a.title, a.delivery, static_cast<std::int64_t>(bytes->size()),
+             sha256_hex(*bytes), "config"},
+            std::move(*bytes)});
     }
+    std::vector<std::string> rule_names;
+    for (const auto& r : c.rules) rule_names.push_back(r.assignment);
+    s.catalog = std::make_unique<mail::AssignmentCatalog>(*s.store, std::move(declared),
+                                                          std::move(rule_names),
+                                                          c.default_assignment);
+    // Rules may name uploaded assignments: checked against the store before anything runs.
+    std::optional<Error> store_error;
+    auto rules_ok = config::check_rule_assignments(c, [&](const std::string& name) {
+        auto found = s.catalog->find(name);
+        if (!found) store_error = found.error();
+        return found && found->has_value();
+    });
+    if (store_error) return fail(*store_error);
+    if (!rules_ok) return fail(rules_ok.error());
+    auto templates = load_templates(c);
+    if (!templates) return fail(templates.error());
+    auto secret = link_secret(c);
+    if (!secret) return fail(secret.error());
+    s.links = std::make_unique<mail::LinkSigner>(std::move(*secret), s.clock);
 
     // HTTP first binds the port, so the public URL of links can name the real one.
     s.api = std::make_unique<http::ApiContext>(http::ApiContext{
         *s.store, s.clock, c.candidates.spec.name, identity, c.candidates.spec.shard_count,
-        c.server.max_body_bytes, zips, [&s] { return s.metrics.render(); }, {},
+        c.server.max_body_bytes, s.catalog.get(), s.links.get(), c.server.max_upload_bytes,
+        [&s] { return s.metrics.render(); }, {},
         [&s]() -> std::string {
             if (!s.retention) return {};
             auto e = s.retention->last_error();
@@ -193,12 +267,14 @@ Result<StartInfo> Service::start() {
         s.transport = std::make_unique<mail::SmtpTransport>(*smtp);
     }
 
+    mail::SenderSettings sender;
+    sender.from = mail::Mailbox{c.mail.from_name, c.mail.from_address};
+    for (const auto& r : c.mail.reply_to) sender.reply_to.push_back(mail::Mailbox{"", r});
+    sender.public_url = public_url;
+    s.messages = std::make_unique<mail::AssignmentMessageBuilder>(
+        std::move(sender), std::move(*templates), *s.catalog, *s.links, c.mail.links.ttl_s());
     mail::DeliveryWorkerOptions wo;
-    wo.sender.from = mail::Mailbox{c.mail.from_name, c.mail.from_address};
-    for (const auto& r : c.mail.reply_to) wo.sender.reply_to.push_back(mail::Mailbox{"", r});
-    wo.sender.subject = c.mail.subject;
-    wo.sender.public_url = public_url;
-    wo.assignments = std::move(files);
+    wo.messages = s.messages.get();
     wo.candidates_table = c.candidates.spec.name;
     wo.metrics = &s.metrics;
     wo.threads = c.mail.pool_size;

@@ -10,6 +10,7 @@ std::string_view errc_name(Errc errc) {
         case Errc::unavailable: return "unavailable";
         case Errc::deadline: return "deadline";
         case Errc::too_large: return "too_large";
+        case Errc::forbidden: return "forbidden";
         case Errc::internal: return "internal";
     }
     return "internal";

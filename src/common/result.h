@@ -19,6 +19,7 @@ enum class Errc {
     unavailable,  // transient: retry later (disk full, database locked, server down)
     deadline,     // a timeout expired
     too_large,    // a body or value over its bound
+    forbidden,    // a credential (e.g. a signed link) that does not grant access
     internal,
 };
 

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "common/email_address.h"
+#include "common/zip_archive.h"
 #include "config/serverless_variables.h"
 
 extern char** environ;
@@ -175,13 +176,11 @@ Result<void> parse_listen(const std::string& text, const std::string& key, Serve
 Result<void> check_zip(const std::string& path, const std::string& key) {
     std::ifstream in(path, std::ios::binary);
     if (!in) return fail(Errc::invalid_argument, fmt::format("cannot read '{}'", path), key);
-    char magic[4] = {};
-    in.read(magic, 4);
-    // Local file header signature, or the end-of-central-directory of an empty archive
-    // (APPNOTE.TXT 4.3.7, 4.3.16).
-    const std::string_view sig(magic, static_cast<std::size_t>(in.gcount()));
-    if (sig != std::string_view("PK\x03\x04", 4) && sig != std::string_view("PK\x05\x06", 4)) {
-        return fail(Errc::invalid_argument, fmt::format("'{}' is not a zip archive", path), key);
+    std::stringstream bytes;
+    bytes << in.rdbuf();
+    if (auto zip = check_zip_archive(bytes.str()); !zip) {
+        return fail(Errc::invalid_argument, fmt::format("'{}' {}", path, zip.error().message),
+                    key);
     }
     return {};
 }
@@ -248,11 +247,13 @@ void apply_defaults(Config& c, const std::string& base_dir) {
     for (int i = 1; i <= 3; ++i) {
         const std::string name = fmt::format("assignment{}", i);
         c.assignments.push_back(
-            {name, resolve_path(base_dir, "assignments/" + name + ".zip"), titles[i - 1]});
+            {name, resolve_path(base_dir, "assignments/" + name + ".zip"), titles[i - 1],
+             store::DeliveryMode::both});
     }
-    c.rules = {Rule{"assignment1", NumberRange{std::nullopt, 0.0, std::nullopt, 5.0}},
-               Rule{"assignment2", NumberRange{5.0, std::nullopt, std::nullopt, 8.0}},
-               Rule{"assignment3", NumberRange{8.0, std::nullopt, std::nullopt, std::nullopt}}};
+    c.rules = {Rule{"assignment1", NumberRange{std::nullopt, 0.0, std::nullopt, 5.0}, {}},
+               Rule{"assignment2", NumberRange{5.0, std::nullopt, std::nullopt, 8.0}, {}},
+               Rule{"assignment3", NumberRange{8.0, std::nullopt, std::nullopt, std::nullopt},
+                    {}}};
     c.default_assignment = "assignment3";
 }
 
@@ -671,8 +672,8 @@ Result<void> read_functions(const Section& s, const ProviderDefaults& provider, 
 }
 
 Result<void> read_mail(const Section& s, const std::string& base_dir, Config& c) {
-    HS_TRY(s.check(
-        {"smtpUrl", "outboxDir", "from", "replyTo", "subject", "smtp", "retry", "rateLimit"}));
+    HS_TRY(s.check({"smtpUrl", "outboxDir", "from", "replyTo", "subject", "smtp", "retry",
+                    "rateLimit", "templates", "links"}));
     MailConfig& m = c.mail;
     HS_TRY(s.read("smtpUrl", m.smtp_url));
     std::string outbox;
@@ -735,6 +736,56 @@ Result<void> read_mail(const Section& s, const std::string& base_dir, Config& c)
         return fail(Errc::invalid_argument, "must not be below initialBackoffMs",
                     retry.key("maxBackoffMs"));
     }
+    Section templates = s.child("templates");
+    HS_TRY(templates.check({"subject", "text", "html"}));
+    for (auto [key, path] : {std::pair{"subject", &m.templates.subject},
+                             std::pair{"text", &m.templates.text},
+                             std::pair{"html", &m.templates.html}}) {
+        HS_TRY(templates.read(key, *path));
+        if (path->empty()) continue;
+        *path = resolve_path(base_dir, *path);
+        if (!std::filesystem::is_regular_file(*path)) {
+            return fail(Errc::invalid_argument, fmt::format("no template file '{}'", *path),
+                        templates.key(key));
+        }
+    }
+    Section links = s.child("links");
+    HS_TRY(links.check({"secret", "ttlDays", "ttlSeconds"}));
+    HS_TRY(links.read("secret", m.links.secret));
+    HS_TRY(links.read_int("ttlDays", m.links.ttl_days, 1, 365));
+    HS_TRY(links.read_int("ttlSeconds", m.links.ttl_seconds, 0, 365 * 86'400));
+    return {};
+}
+
+Result<void> read_skills(const Section& s, SkillMatch& skills) {
+    HS_TRY(s.check({"contains"}));
+    if (!s.present()) return {};
+    YAML::Node n = s.node()["contains"];
+    const auto key = s.key("contains");
+    if (!n.IsDefined() || n.IsNull()) {
+        return fail(Errc::invalid_argument, "is required: a word or a list of words", key);
+    }
+    std::vector<std::string> words;
+    if (n.IsScalar()) {
+        words.push_back(n.Scalar());
+    } else if (n.IsSequence() && n.size() > 0) {
+        for (const auto& w : n) {
+            if (!w.IsScalar()) {
+                return fail(Errc::invalid_argument, "must be a word or a list of words", key);
+            }
+            words.push_back(w.Scalar());
+        }
+    } else {
+        return fail(Errc::invalid_argument, "must be a word or a non-empty list of words", key);
+    }
+    for (auto& w : words) {
+        if (w.empty() || has_control(w)) {
+            return fail(Errc::invalid_argument, "a word must be non-empty and one line", key);
+        }
+        std::transform(w.begin(), w.end(), w.begin(),
+                       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    }
+    skills.contains = std::move(words);
     return {};
 }
 
@@ -751,9 +802,20 @@ Result<void> read_assignments_and_rules(const Section& root, const std::string& 
             Assignment a;
             a.name = entry.first.as<std::string>();
             Section one(entry.second, as.key(a.name));
-            HS_TRY(one.check({"file", "title"}));
+            HS_TRY(one.check({"file", "title", "delivery"}));
             HS_TRY(one.read("file", a.file));
             HS_TRY(one.read("title", a.title));
+            std::string delivery;
+            HS_TRY(one.read("delivery", delivery));
+            if (!delivery.empty()) {
+                auto mode = store::parse_delivery_mode(delivery);
+                if (!mode) {
+                    return fail(Errc::invalid_argument,
+                                fmt::format("'{}' is not attach, link or both", delivery),
+                                one.key("delivery"));
+                }
+                a.delivery = *mode;
+            }
             if (a.file.empty()) return fail(Errc::invalid_argument, "is required", one.key("file"));
             a.file = resolve_path(base_dir, a.file);
             if (a.title.empty()) a.title = a.name;
@@ -778,8 +840,9 @@ Result<void> read_assignments_and_rules(const Section& root, const std::string& 
                 return fail(Errc::invalid_argument, "is required", r.key("assignment"));
             }
             Section when = r.child("when");
-            HS_TRY(when.check({"experience"}));
+            HS_TRY(when.check({"experience", "skills"}));
             HS_TRY(read_range(when.child("experience"), rule.experience));
+            HS_TRY(read_skills(when.child("skills"), rule.skills));
             c.rules.push_back(std::move(rule));
         }
     }
@@ -787,21 +850,27 @@ Result<void> read_assignments_and_rules(const Section& root, const std::string& 
     return {};
 }
 
+bool is_assignment_name(const std::string& name) {
+    return !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char ch) {
+        return std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_';
+    });
+}
+
 Result<void> validate(const Config& c) {
     for (const auto& a : c.assignments) {
         HS_TRY(check_zip(a.file, "assignments." + a.name + ".file"));
-        if (a.name.empty() || !std::all_of(a.name.begin(), a.name.end(), [](char ch) {
-                return std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_';
-            })) {
+        if (!is_assignment_name(a.name)) {
             return fail(Errc::invalid_argument,
                         "assignment names may hold only letters, digits, '-' and '_'",
                         "assignments." + a.name);
         }
     }
+    // Rules may name uploaded assignments, which only the store knows: their existence is
+    // checked at start-up (check_rule_assignments); here only their form.
     for (std::size_t i = 0; i < c.rules.size(); ++i) {
-        if (!c.find_assignment(c.rules[i].assignment)) {
+        if (!is_assignment_name(c.rules[i].assignment)) {
             return fail(Errc::invalid_argument,
-                        fmt::format("names no assignment '{}'", c.rules[i].assignment),
+                        fmt::format("'{}' is not an assignment name", c.rules[i].assignment),
                         fmt::format("rules[{}].assignment", i));
         }
     }
@@ -809,9 +878,9 @@ Result<void> validate(const Config& c) {
         return fail(Errc::invalid_argument, "a default assignment is required",
                     "defaultAssignment");
     }
-    if (!c.find_assignment(c.default_assignment)) {
+    if (!is_assignment_name(c.default_assignment)) {
         return fail(Errc::invalid_argument,
-                    fmt::format("names no assignment '{}'", c.default_assignment),
+                    fmt::format("'{}' is not an assignment name", c.default_assignment),
                     "defaultAssignment");
     }
     return {};
@@ -850,6 +919,36 @@ bool NumberRange::contains(double value) const {
     if (lt && !(value < *lt)) return false;
     if (lte && !(value <= *lte)) return false;
     return true;
+}
+
+bool SkillMatch::matches(std::string_view skills) const {
+    if (contains.empty()) return true;
+    std::string lower(skills);
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return std::any_of(contains.begin(), contains.end(), [&](const std::string& word) {
+        return lower.find(word) != std::string::npos;
+    });
+}
+
+Result<void> check_rule_assignments(const Config& c,
+                                    const std::function<bool(const std::string&)>& known) {
+    auto exists = [&](const std::string& name) {
+        return c.find_assignment(name) != nullptr || (known && known(name));
+    };
+    for (std::size_t i = 0; i < c.rules.size(); ++i) {
+        if (!exists(c.rules[i].assignment)) {
+            return fail(Errc::invalid_argument,
+                        fmt::format("names no assignment '{}'", c.rules[i].assignment),
+                        fmt::format("rules[{}].assignment", i));
+        }
+    }
+    if (!exists(c.default_assignment)) {
+        return fail(Errc::invalid_argument,
+                    fmt::format("names no assignment '{}'", c.default_assignment),
+                    "defaultAssignment");
+    }
+    return {};
 }
 
 const Assignment* Config::find_assignment(const std::string& name) const {
@@ -925,13 +1024,15 @@ Result<Config> parse_config(const std::string& yaml_text, const std::string& bas
     }
 
     Section server = root.child("server");
-    HS_TRY(server.check({"listen", "publicUrl", "maxBodyBytes", "maxHeaderBytes", "threads",
-                         "idleTimeoutSeconds", "requestTimeoutSeconds", "maxConnections"}));
+    HS_TRY(server.check({"listen", "publicUrl", "maxBodyBytes", "maxUploadBytes",
+                         "maxHeaderBytes", "threads", "idleTimeoutSeconds",
+                         "requestTimeoutSeconds", "maxConnections"}));
     std::string listen;
     HS_TRY(server.read("listen", listen));
     if (!listen.empty()) HS_TRY(parse_listen(listen, server.key("listen"), c.server));
     HS_TRY(server.read("publicUrl", c.server.public_url));
     HS_TRY(server.read_int("maxBodyBytes", c.server.max_body_bytes, 1024, 64LL << 20));
+    HS_TRY(server.read_int("maxUploadBytes", c.server.max_upload_bytes, 1024, 1LL << 30));
     HS_TRY(server.read_int("maxHeaderBytes", c.server.max_header_bytes, 1024, 1 << 20));
     HS_TRY(server.read_int("threads", c.server.threads, 1, 64));
     HS_TRY(server.read_int("idleTimeoutSeconds", c.server.idle_timeout_seconds, 1, 3600));
@@ -999,6 +1100,7 @@ Result<Config> parse_config(const std::string& yaml_text, const std::string& bas
     }
     if (auto v = env_value("HIRESTREAM_PUBLIC_URL")) c.server.public_url = *v;
     if (auto v = env_value("HIRESTREAM_LOG_LEVEL"); v && !v->empty()) c.log_level = *v;
+    if (auto v = env_value("HIRESTREAM_LINK_SECRET"); v && !v->empty()) c.mail.links.secret = *v;
 
     static const std::set<std::string> levels = {"trace", "debug", "info", "warn", "error"};
     if (!levels.count(c.log_level)) {
@@ -1015,6 +1117,11 @@ Result<Config> parse_config(const std::string& yaml_text, const std::string& bas
     }
     while (!c.server.public_url.empty() && c.server.public_url.back() == '/') {
         c.server.public_url.pop_back();
+    }
+    if (!c.mail.links.secret.empty() && c.mail.links.secret.size() < 16) {
+        return fail(Errc::invalid_argument,
+                    "must be at least 16 characters (empty: generated and kept in the data folder)",
+                    "mail.links.secret");
     }
     HS_TRY(validate(c));
     return c;

@@ -5,12 +5,15 @@
 // Plain values; immutable after loading.
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/result.h"
+#include "store/assignment_record.h"
 #include "store/table_spec.h"
 
 namespace hirestream::config {
@@ -20,6 +23,8 @@ struct ServerConfig {
     int port = 8080;
     std::string public_url;  // empty: derived from the bound address at start-up
     std::size_t max_body_bytes = 64 * 1024;
+    // PUT /assignments/{name} only: a zip may be far larger than a candidate (SES's cap).
+    std::size_t max_upload_bytes = 10 * 1024 * 1024;
     std::size_t max_header_bytes = 16 * 1024;
     int threads = 2;
     int idle_timeout_seconds = 60;
@@ -91,6 +96,24 @@ struct RateLimitConfig {
     std::int64_t per_24_hours = 0;
 };
 
+// mail.templates: each an absolute file path, or empty for the built-in template (the subject's
+// built-in template is mail.subject).
+struct TemplatesConfig {
+    std::string subject;
+    std::string text;
+    std::string html;
+};
+
+// mail.links: signed download links.
+struct LinksConfig {
+    // HMAC key; empty: a random one generated once and kept in the data folder.
+    std::string secret;
+    int ttl_days = 7;     // as S3's longest pre-signed URLs
+    int ttl_seconds = 0;  // when > 0, wins over ttl_days (short-lived links, tests)
+
+    std::int64_t ttl_s() const { return ttl_seconds > 0 ? ttl_seconds : ttl_days * 86'400LL; }
+};
+
 struct MailConfig {
     std::string smtp_url;  // empty: outbox folder
     std::string outbox_dir;
@@ -107,12 +130,15 @@ struct MailConfig {
     std::string auth_mechanism;  // empty: the best the server offers; PLAIN or LOGIN
     RetryConfig retry;
     RateLimitConfig rate_limit;
+    TemplatesConfig templates;
+    LinksConfig links;
 };
 
 struct Assignment {
     std::string name;   // e.g. "assignment1"
     std::string file;   // absolute path of the zip
     std::string title;  // shown in emails
+    store::DeliveryMode delivery = store::DeliveryMode::both;
 };
 
 // A numeric range on experience; absent bounds are open.
@@ -121,9 +147,17 @@ struct NumberRange {
     bool contains(double value) const;
 };
 
+// when.skills.contains: a word or a list of words; matches when the candidate's skills contain
+// any of them, case-insensitively, as a substring. An empty list matches every candidate.
+struct SkillMatch {
+    std::vector<std::string> contains;  // lower-cased
+    bool matches(std::string_view skills) const;
+};
+
 struct Rule {
     std::string assignment;
     NumberRange experience;
+    SkillMatch skills = {};  // AND-ed with experience
 };
 
 struct Config {
@@ -144,6 +178,12 @@ struct Config {
 
     const Assignment* find_assignment(const std::string& name) const;
 };
+
+// Checks that every rule and the default name an assignment that exists: declared in the config
+// or, through `known`, elsewhere (uploaded ones). Fails with invalid_argument naming
+// "rules[i].assignment" or "defaultAssignment".
+Result<void> check_rule_assignments(const Config& config,
+                                    const std::function<bool(const std::string&)>& known);
 
 // Where the config comes from: a file (may be empty for built-in defaults), the process
 // environment (passed in so tests can supply their own; HIRESTREAM_* overrides, and every

@@ -476,10 +476,23 @@ TEST(Config, InvalidValuesNameTheirKey) {
     const Case cases[] = {
         {"tables: {candidates: {shards: 0}}", "tables.candidates.shards"},
         {"tables: {candidates: {streamViewType: ALL}}", "tables.candidates.streamViewType"},
-        {"rules: [{assignment: nope, when: {experience: {gt: 1}}}]", "rules[0].assignment"},
+        {"rules: [{assignment: '../x', when: {experience: {gt: 1}}}]", "rules[0].assignment"},
         {"rules: [{assignment: assignment1, when: {experience: {gt: x}}}]",
          "rules[0].when.experience.gt"},
-        {"defaultAssignment: nope", "defaultAssignment"},
+        {"defaultAssignment: 'a b'", "defaultAssignment"},
+        {"rules: [{assignment: assignment1}, {assignment: assignment2, when: {skills: {}}}]",
+         "rules[1].when.skills.contains"},
+        {"rules: [{assignment: assignment1, when: {skills: {contains: [java, [x]]}}}]",
+         "rules[0].when.skills.contains"},
+        {"rules: [{assignment: assignment1, when: {skills: {containsAny: [java]}}}]",
+         "rules[0].when.skills.containsAny"},
+        {"assignments: {a: {file: ../assignments/assignment1.zip, delivery: email}}",
+         "assignments.a.delivery"},
+        {"mail: {templates: {html: no-such-template.html}}", "mail.templates.html"},
+        {"mail: {templates: {colour: red}}", "mail.templates.colour"},
+        {"mail: {links: {secret: short}}", "mail.links.secret"},
+        {"mail: {links: {ttlDays: 0}}", "mail.links.ttlDays"},
+        {"server: {maxUploadBytes: 10}", "server.maxUploadBytes"},
         {"assignments: {a: {file: config/hirestream.yaml}}", "assignments.a.file"},
         {"mail: {from: 'not an address'}", "mail.from"},
         {"server: {listen: 'localhost'}", "server.listen"},
@@ -503,6 +516,26 @@ TEST(Config, InvalidValuesNameTheirKey) {
         ASSERT_FALSE(c) << tc.yaml;
         EXPECT_EQ(c.error().field, tc.field) << tc.yaml << " -> " << c.error().message;
     }
+}
+
+// Rules may name uploaded assignments, so existence is checked against what the caller knows
+// (the store at start-up); a name nobody has is refused naming the rule.
+TEST(Config, RuleAssignmentsAreCheckedAgainstDeclaredAndKnownOnes) {
+    auto c = parse(
+        "rules: [{assignment: uploaded, when: {experience: {gte: 0}, skills: {contains: Java}}}]\n"
+        "defaultAssignment: assignment3\n");
+    ASSERT_TRUE(c) << c.error().field << ": " << c.error().message;
+    EXPECT_EQ(c->rules[0].skills.contains, std::vector<std::string>{"java"});
+    EXPECT_TRUE(c->rules[0].skills.matches("Kotlin, JAVA"));
+    EXPECT_FALSE(c->rules[0].skills.matches("go"));
+    EXPECT_TRUE(check_rule_assignments(*c, [](const std::string& n) { return n == "uploaded"; }));
+    auto missing = check_rule_assignments(*c, nullptr);
+    ASSERT_FALSE(missing);
+    EXPECT_EQ(missing.error().field, "rules[0].assignment");
+    EXPECT_EQ(missing.error().message, "names no assignment 'uploaded'");
+    c->rules.clear();
+    c->default_assignment = "gone";
+    EXPECT_EQ(check_rule_assignments(*c, nullptr).error().field, "defaultAssignment");
 }
 
 // Without a config file the embedded defaults still give a complete, valid pipeline.

@@ -8,6 +8,8 @@
 
 #include "common/clock.h"
 #include "common/metrics.h"
+#include "mail/assignment_catalog.h"
+#include "mail/download_link.h"
 #include "store/store.h"
 #include "stream/stream_record.h"
 #include "triggers/event_source_mapping.h"
@@ -21,7 +23,9 @@ struct ApiContext {
     stream::StreamIdentity candidates_stream;
     int shard_count = 1;
     std::size_t max_body_bytes = 64 * 1024;
-    std::map<std::string, std::string> assignment_zips;  // name -> bytes
+    mail::AssignmentCatalog* assignments = nullptr;     // declared and uploaded zips
+    const mail::LinkSigner* links = nullptr;            // verifies download links
+    std::size_t max_upload_bytes = 10 * 1024 * 1024;    // PUT /assignments/{name}
     std::function<std::string()> metrics_text;           // Prometheus exposition
     std::vector<triggers::EventSourceMapping*> mappings;  // one per function stream event
     std::function<std::string()> health_problem;         // empty when healthy

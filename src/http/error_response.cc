@@ -13,6 +13,7 @@ int status_for(Errc code) {
         case Errc::unavailable: return 503;
         case Errc::deadline: return 504;
         case Errc::too_large: return 413;
+        case Errc::forbidden: return 403;
         case Errc::internal: return 500;
     }
     return 500;

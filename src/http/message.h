@@ -18,6 +18,7 @@ struct Request {
     std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
     std::string body;
     std::map<std::string, std::string> params;  // from the route pattern, e.g. {id}
+    std::string remote_address;                 // the peer's IP address, e.g. "127.0.0.1"
 
     // The first header of that (lower-case) name, or nullopt.
     std::optional<std::string_view> header(std::string_view lower_name) const;

@@ -53,10 +53,22 @@ std::optional<std::string_view> Request::query_param(const std::string& name) co
     return std::string_view(it->second);
 }
 
-void Router::add(std::string method, std::string pattern, Handler handler) {
+void Router::add(std::string method, std::string pattern, Handler handler,
+                 std::size_t max_body_bytes) {
     auto segments = split_path(pattern);
     routes_.push_back({std::move(method), std::move(pattern), std::move(segments),
-                       std::move(handler)});
+                       std::move(handler), max_body_bytes});
+}
+
+std::size_t Router::body_limit(std::string_view method, std::string_view path,
+                               std::size_t fallback) const {
+    const auto segments = split_path(path);
+    for (const auto& route : routes_) {
+        std::map<std::string, std::string> params;
+        if (route.method != method || !match(route.segments, segments, params)) continue;
+        return route.max_body_bytes > 0 ? route.max_body_bytes : fallback;
+    }
+    return fallback;
 }
 
 std::vector<std::pair<std::string, std::string>> Router::routes() const {

@@ -18,7 +18,14 @@ using Handler = std::function<Result<Response>(Request&)>;
 
 class Router {
 public:
-    void add(std::string method, std::string pattern, Handler handler);
+    // `max_body_bytes` > 0 gives the route its own body bound instead of the server's (e.g. a
+    // zip upload); 0 keeps the server's.
+    void add(std::string method, std::string pattern, Handler handler,
+             std::size_t max_body_bytes = 0);
+    // The body bound of the route a request would reach, or `fallback` when it has none of its
+    // own (or no route matches). Asked by the server once the headers are read.
+    std::size_t body_limit(std::string_view method, std::string_view path,
+                           std::size_t fallback) const;
     Response dispatch(Request& request) const;
     // Every (method, pattern) registered, for documentation and tests.
     std::vector<std::pair<std::string, std::string>> routes() const;
@@ -29,6 +36,7 @@ private:
         std::string pattern;
         std::vector<std::string> segments;
         Handler handler;
+        std::size_t max_body_bytes = 0;
     };
     std::vector<Route> routes_;
 };

@@ -59,12 +59,34 @@ public:
 private:
     void read() {
         parser_.emplace();
-        parser_->body_limit(options_.max_body_bytes);
+        // Unbounded only until the headers are in: Beast checks Content-Length against the
+        // limit while parsing them, before on_header could pick the route's bound.
+        parser_->body_limit(boost::none);
+        body_limit_ = options_.max_body_bytes;
         parser_->header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));
         // The idle timeout covers a keep-alive connection waiting for its next request and a
         // client that trickles its request (slowloris): either way the connection is closed.
         stream_.expires_after(std::chrono::seconds(
             first_request_ ? options_.request_timeout_seconds : options_.idle_timeout_seconds));
+        // Headers first: the body bound depends on the route (an upload has its own).
+        bhttp::async_read_header(
+            stream_, buffer_, *parser_,
+            beast::bind_front_handler(&Session::on_header, shared_from_this()));
+    }
+
+    void on_header(beast::error_code ec, std::size_t bytes) {
+        if (ec) return on_read(ec, bytes);
+        Request probe;
+        if (parse_target(parser_->get().target(), probe)) {
+            body_limit_ = router_.body_limit(parser_->get().method_string(), probe.path,
+                                             options_.max_body_bytes);
+        }
+        parser_->body_limit(body_limit_);
+        // Beast compares Content-Length with the limit only while parsing the headers, so a
+        // declared length is checked here; chunked bodies are bounded by body_limit as read.
+        if (auto length = parser_->content_length(); length && *length > body_limit_) {
+            return on_read(bhttp::error::body_limit, 0);
+        }
         bhttp::async_read(stream_, buffer_, *parser_,
                           beast::bind_front_handler(&Session::on_read, shared_from_this()));
     }
@@ -76,10 +98,9 @@ private:
             return close();
         }
         if (ec == bhttp::error::body_limit) {
-            spdlog::warn("request refused reason=body_limit limit={}", options_.max_body_bytes);
+            spdlog::warn("request refused reason=body_limit limit={}", body_limit_);
             return reply_and_close(error_response(
-                Error(Errc::too_large,
-                      fmt::format("request body exceeds {} bytes", options_.max_body_bytes))));
+                Error(Errc::too_large, fmt::format("request body exceeds {} bytes", body_limit_))));
         }
         if (ec == bhttp::error::header_limit) {
             spdlog::warn("request refused reason=header_limit limit={}",
@@ -107,6 +128,9 @@ private:
             request.headers.emplace_back(std::move(name), std::string(field.value()));
         }
         request.body = std::move(req.body());
+        beast::error_code peer_error;
+        const auto peer = stream_.socket().remote_endpoint(peer_error);
+        if (!peer_error) request.remote_address = peer.address().to_string();
         keep_alive_ = req.keep_alive();
         const unsigned version = req.version();
         const bool head = req.method() == bhttp::verb::head;
@@ -180,6 +204,7 @@ private:
     std::atomic<int>& connections_;
     bool keep_alive_ = false;
     bool first_request_ = true;
+    std::size_t body_limit_ = 0;  // of the request being read
     std::array<char, 8192> drain_buffer_{};
     std::size_t drain_budget_ = 0;
 };

@@ -2,37 +2,86 @@
 
 #include <fmt/format.h>
 
+#include "common/ids.h"
+
 namespace hirestream::mail {
 
-std::string assignment_url(const std::string& public_url, const std::string& assignment) {
-    return fmt::format("{}/assignments/{}.zip", public_url, assignment);
+std::string download_url(const std::string& public_url, const std::string& token) {
+    return fmt::format("{}/d/{}", public_url, token);
 }
 
-Message build_assignment_message(const store::Delivery& delivery, const SenderSettings& sender,
-                                 const AssignmentFile& assignment, std::int64_t now_ms) {
+TemplateValues assignment_values(const store::Delivery& d, const store::Item* candidate,
+                                 const AssignmentInfo& assignment, const std::string& url,
+                                 std::int64_t expires_s, std::int64_t ttl_s, bool attached) {
+    TemplateValues v;
+    v["fullname"] = d.recipient_name;
+    v["email"] = d.recipient;
+    if (candidate != nullptr) {
+        v["skills"] = std::string(candidate->string_attr("skills").value_or(""));
+        v["experience"] = std::string(candidate->number_attr("experience").value_or(""));
+        v["recruiterEmail"] = std::string(candidate->string_attr("recruiterEmail").value_or(""));
+    }
+    v["assignment"] = assignment.name;
+    v["assignmentTitle"] = assignment.title;
+    v["downloadUrl"] = url;
+    if (!url.empty()) {
+        // Seconds precision: the link's expiry is whole seconds.
+        auto at = iso8601_ms(expires_s * 1000);
+        if (at.size() > 5 && at.ends_with(".000Z")) at = at.substr(0, at.size() - 5) + "Z";
+        v["downloadExpiresAt"] = at;
+    } else {
+        v["downloadExpiresAt"] = std::string();
+    }
+    v["downloadExpiresInDays"] = url.empty() ? std::string() : std::to_string(ttl_s / 86'400);
+    v["attached"] = attached;
+    return v;
+}
+
+AssignmentMessageBuilder::AssignmentMessageBuilder(SenderSettings sender,
+                                                   MessageTemplates templates,
+                                                   const AssignmentCatalog& catalog,
+                                                   const LinkSigner& signer,
+                                                   std::int64_t link_ttl_s)
+    : sender_(std::move(sender)),
+      templates_(std::move(templates)),
+      catalog_(catalog),
+      signer_(signer),
+      link_ttl_s_(link_ttl_s) {}
+
+Result<Message> AssignmentMessageBuilder::build(const store::Delivery& d,
+                                                const store::Item* candidate,
+                                                std::int64_t now_ms) const {
+    auto found = catalog_.find(d.assignment);
+    if (!found) return fail(found.error());
+    if (!*found) {
+        return fail(Errc::not_found, fmt::format("assignment '{}' no longer exists", d.assignment),
+                    "assignment");
+    }
+    const auto& zip = **found;
+    const bool link = zip.info.delivery != store::DeliveryMode::attach;
+    const bool attach = zip.info.delivery != store::DeliveryMode::link;
+    std::string url;
+    // The link's lifetime starts when the email is sent, not when the delivery was queued.
+    const std::int64_t expires_s = now_ms / 1000 + link_ttl_s_;
+    if (link) {
+        url = download_url(sender_.public_url,
+                           signer_.sign(LinkClaims{d.candidate_id, d.assignment, expires_s}));
+    }
+    auto rendered = templates_.render(
+        assignment_values(d, candidate, zip.info, url, expires_s, link_ttl_s_, attach));
+    if (!rendered) return fail(rendered.error());
+
     Message m;
-    m.from = sender.from;
-    m.to = Mailbox{delivery.recipient_name, delivery.recipient};
-    m.reply_to = sender.reply_to;
-    m.subject = sender.subject;
-    const auto url = assignment_url(sender.public_url, assignment.name);
-    // The link stands on a line of its own: short enough that no transfer encoding folds it,
-    // so it stays clickable even in a client that shows the raw text.
-    m.text_body = fmt::format(
-        "Hello {},\r\n"
-        "\r\n"
-        "please download your coding assignment \"{}\" from:\r\n"
-        "\r\n"
-        "{}\r\n"
-        "\r\n"
-        "The assignment is also attached to this email as {}.zip.\r\n"
-        "\r\n"
-        "Good luck!\r\n",
-        delivery.recipient_name.empty() ? "there" : delivery.recipient_name, assignment.title,
-        url, assignment.name);
-    m.attachments.push_back(Attachment{assignment.name + ".zip", "application/zip",
-                                       assignment.bytes});
-    m.message_id = delivery.message_id;
+    m.from = sender_.from;
+    m.to = Mailbox{d.recipient_name, d.recipient};
+    m.reply_to = sender_.reply_to;
+    m.subject = std::move(rendered->subject);
+    m.text_body = std::move(rendered->text);
+    m.html_body = std::move(rendered->html);
+    if (attach) {
+        m.attachments.push_back(Attachment{zip.info.name + ".zip", "application/zip", zip.bytes});
+    }
+    m.message_id = d.message_id;
     m.date_ms = now_ms;
     return m;
 }

@@ -143,6 +143,7 @@ std::pair<bool, bool> DeliveryWorker::deliver(store::Delivery d) {
         this->record(d, AttemptOutcome{state, code, reply, next_ms, suppress});
     };
 
+    std::optional<store::Item> candidate;
     if (!options_.candidates_table.empty()) {
         auto item = store_.get_item(options_.candidates_table, d.candidate_id);
         if (!item) {
@@ -162,6 +163,7 @@ std::pair<bool, bool> DeliveryWorker::deliver(store::Delivery d) {
             d.recipient = std::string(*email);
         }
         if (auto name = (*item)->string_attr("fullname")) d.recipient_name = std::string(*name);
+        candidate = std::move(*item);
     }
 
     auto suppression = store_.find_suppression(d.recipient);
@@ -180,17 +182,21 @@ std::pair<bool, bool> DeliveryWorker::deliver(store::Delivery d) {
         return kNotSent;
     }
 
-    auto file = options_.assignments.find(d.assignment);
-    if (file == options_.assignments.end()) {
-        record(DeliveryState::failed, 0,
-               fmt::format("assignment '{}' is not configured", d.assignment));
-        spdlog::error("delivery failed candidate={} reason=\"unknown assignment {}\"",
-                      d.candidate_id, d.assignment);
+    auto message = options_.messages->build(d, candidate ? &*candidate : nullptr,
+                                            clock_.now_ms());
+    if (!message) {
+        if (message.error().code == Errc::unavailable) {
+            record(DeliveryState::retry, 0,
+                   "cannot read the assignment: " + message.error().message,
+                   clock_.now_ms() + backoff(d.attempts).count());
+            return kNotSent;
+        }
+        record(DeliveryState::failed, 0, message.error().message);
+        spdlog::error("delivery failed candidate={} reason=\"{}\"", d.candidate_id,
+                      message.error().message);
         return kNotSent;
     }
-    const auto message = build_assignment_message(d, options_.sender, file->second,
-                                                   clock_.now_ms());
-    auto mime = render_message(message);
+    auto mime = render_message(*message);
     if (!mime) {
         record(DeliveryState::failed, 0,
                fmt::format("message refused: {} ({})", mime.error().message, mime.error().field));
@@ -198,7 +204,7 @@ std::pair<bool, bool> DeliveryWorker::deliver(store::Delivery d) {
                       mime.error().message);
         return kNotSent;
     }
-    const Envelope envelope{options_.sender.from.address, {d.recipient}};
+    const Envelope envelope{options_.messages->sender().from.address, {d.recipient}};
     const auto outcome = transport_.send(envelope, *mime, d.message_id);
     switch (outcome.kind) {
         case SendOutcome::Kind::sent:

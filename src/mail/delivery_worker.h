@@ -37,12 +37,13 @@
 namespace hirestream::mail {
 
 struct DeliveryWorkerOptions {
-    SenderSettings sender;
+    // Builds each message (templates, links, attachment); must outlive the worker. Its
+    // sender's address is the envelope's MAIL FROM.
+    const AssignmentMessageBuilder* messages = nullptr;
     // The candidates table: each delivery re-reads its candidate just before sending, so a
     // corrected address or name is used and a deleted candidate is not mailed. Empty: send the
     // delivery as recorded.
     std::string candidates_table;
-    std::map<std::string, AssignmentFile> assignments;  // by name
     int threads = 2;
     // A delivery that keeps failing transiently (relay down, 4xx) gives up, FAILED, after
     // max_attempts attempts (0: no limit) or once it is give_up_after old, whichever first.

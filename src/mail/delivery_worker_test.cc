@@ -48,11 +48,22 @@ class DeliveryWorkerTest : public ::testing::Test {
         auto s = store::SqliteStore::open({(dir_ / "db.sqlite").string()}, clock_);
         ASSERT_TRUE(s) << s.error().message;
         store_ = std::move(*s);
-        options_.sender.from = {"Hiring Team", "hiring@example.com"};
-        options_.sender.reply_to = {{"", "recruiting@example.com"}};
-        options_.sender.public_url = "http://127.0.0.1:8080";
-        options_.assignments["assignment1"] = {"assignment1", "Assignment 1",
-                                               std::string("PK\x03\x04zip\0bytes", 13)};
+        SenderSettings sender;
+        sender.from = {"Hiring Team", "hiring@example.com"};
+        sender.reply_to = {{"", "recruiting@example.com"}};
+        sender.public_url = "http://127.0.0.1:8080";
+        catalog_ = std::make_unique<AssignmentCatalog>(
+            *store_,
+            std::vector<AssignmentZip>{
+                {{"assignment1", "Assignment 1", store::DeliveryMode::both, 13, "", "config"},
+                 std::string("PK\x03\x04zip\0bytes", 13)}},
+            std::vector<std::string>{}, "assignment1");
+        auto templates = MessageTemplates::compile(
+            {{"Coding Round", "mail.subject"}, {MessageTemplates::default_text(), "t"}, {}});
+        ASSERT_TRUE(templates);
+        messages_ = std::make_unique<AssignmentMessageBuilder>(sender, *templates, *catalog_,
+                                                               signer_, 7 * 86'400);
+        options_.messages = messages_.get();
         options_.max_attempts = 3;
         options_.initial_backoff = std::chrono::milliseconds(1000);
         options_.max_backoff = std::chrono::milliseconds(8000);
@@ -79,6 +90,9 @@ class DeliveryWorkerTest : public ::testing::Test {
     ManualClock clock_;
     std::unique_ptr<store::SqliteStore> store_;
     ScriptedTransport transport_;
+    LinkSigner signer_{"0123456789abcdef0123456789abcdef", clock_};
+    std::unique_ptr<AssignmentCatalog> catalog_;
+    std::unique_ptr<AssignmentMessageBuilder> messages_;
     DeliveryWorkerOptions options_;
 };
 
@@ -94,8 +108,7 @@ TEST_F(DeliveryWorkerTest, AcceptedMessageIsSentOnceWithAttachmentAndLink) {
     EXPECT_EQ(sent.envelope.mail_from, "hiring@example.com");
     EXPECT_EQ(sent.message_id, "c1@example.com");
     EXPECT_NE(sent.mime.find("Message-ID: <c1@example.com>"), std::string::npos);
-    EXPECT_NE(sent.mime.find("http://127.0.0.1:8080/assignments/assignment1.zip"),
-              std::string::npos);
+    EXPECT_NE(sent.mime.find("http://127.0.0.1:8080/d/c1.assignment1."), std::string::npos);
     EXPECT_NE(sent.mime.find("assignment1.zip"), std::string::npos);
     auto d = get("c1");
     EXPECT_EQ(d.state, store::DeliveryState::sent);

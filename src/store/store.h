@@ -22,6 +22,7 @@
 
 #include "common/change_signal.h"
 #include "common/result.h"
+#include "store/assignment_record.h"
 #include "store/change_record.h"
 #include "store/dead_letter.h"
 #include "store/delivery.h"
@@ -178,6 +179,24 @@ public:
     virtual Result<void> mark_dead_letter_redriven(std::int64_t id, std::int64_t now_ms) = 0;
     // How many of a function's dead letters are not redriven yet.
     virtual Result<std::uint64_t> count_pending_dead_letters(const std::string& function) = 0;
+
+    // ---- uploaded assignments ----
+    // Creates or replaces the assignment by name (created_ms is kept on a replace). Returns
+    // true when it was created. Fails with invalid_argument when the name is empty.
+    virtual Result<bool> put_assignment(const AssignmentRecord& assignment) = 0;
+    // The assignment with its bytes, or nullopt.
+    virtual Result<std::optional<AssignmentRecord>> get_assignment(const std::string& name) = 0;
+    // Every uploaded assignment by name, without bytes (size and sha256 are set).
+    virtual Result<std::vector<AssignmentRecord>> list_assignments() = 0;
+    // Fails with not_found when there is none of that name.
+    virtual Result<void> delete_assignment(const std::string& name) = 0;
+
+    // ---- downloads through signed links ----
+    // Records one download; returns its id. Fails with invalid_argument on an empty candidate.
+    virtual Result<std::int64_t> add_download(const Download& download) = 0;
+    // A candidate's downloads, oldest first, at most `limit` (1..1000).
+    virtual Result<std::vector<Download>> downloads_for(const std::string& candidate_id,
+                                                        int limit) = 0;
 
     virtual ChangeSignal& stream_signal() = 0;
     virtual ChangeSignal& delivery_signal() = 0;

@@ -145,6 +145,21 @@ def to_yaml(obj, indent=0):
     return "\n".join(lines)
 
 
+def serve_expecting_config_error(tmp_path, edit):
+    """Runs `hirestream serve` on the test config changed by `edit(cfg)`, expecting it to stop
+    at start-up with exit status 2 before listening; returns its stderr."""
+    cfg = make_config(data_dir=tmp_path / "data", outbox_dir=tmp_path / "outbox")
+    edit(cfg)
+    path = tmp_path / "hirestream.yaml"
+    path.write_text(to_yaml(cfg) + "\n", encoding="utf-8")
+    proc = subprocess.run([BINARY, "serve", "--config", str(path)], env=base_env(),
+                          stdin=subprocess.DEVNULL, capture_output=True, timeout=15)
+    stderr = proc.stderr.decode("utf-8", "replace")
+    assert proc.returncode == 2, (proc.returncode, stderr)
+    assert b"api: " not in proc.stdout, proc.stdout
+    return stderr
+
+
 def make_config(*, data_dir, outbox_dir, function_enabled=True, smtp_url=""):
     """The template with test settings: absolute paths, fast retries, a free port."""
     cfg = load_template()
@@ -569,8 +584,11 @@ def check_assignment_mail(data, *, to, fullname, assignment, public_url, message
     assert body is not None, "no text/plain body"
     text = body.get_content()
     assert fullname in text, f"body does not greet {fullname!r}: {text!r}"
-    link = f"{public_url}/assignments/{assignment}.zip"
-    assert link in text, f"body lacks link {link!r}: {text!r}"
+    # A signed link (candidate.assignment.expiry.HMAC-SHA256), alone on its line.
+    link = re.compile(re.escape(public_url) + r"/d/[A-Za-z0-9_-]+\." + re.escape(assignment)
+                      + r"\.[1-9][0-9]*\.[A-Za-z0-9_-]{43}")
+    assert any(link.fullmatch(line.strip()) for line in text.splitlines()), \
+        f"body lacks a signed link to {assignment!r} on a line of its own: {text!r}"
 
     atts = list(msg.iter_attachments())
     assert len(atts) == 1, [a.get_filename() for a in atts]
@@ -580,6 +598,11 @@ def check_assignment_mail(data, *, to, fullname, assignment, public_url, message
     assert str(att["Content-Transfer-Encoding"]).lower() == "base64"
     assert att.get_content() == assignment_bytes(assignment), "attached zip differs from the file"
     return msg
+
+
+def signed_links_in(msg, public_url):
+    """The signed download links of a message's text body."""
+    return [u for u in links_in(msg) if u.startswith(public_url + "/d/")]
 
 
 def links_in(msg):

@@ -79,18 +79,25 @@ def test_experience_picks_assignment(shared, experience, assignment):
 
 
 def test_link_in_mail_downloads_the_zip(shared):
-    """The download link in the email serves the same bytes as the attachment's file."""
+    """The signed link in the email serves the same bytes as the attachment's file, without any
+    API key, and moves the candidate from INVITED to DOWNLOADED."""
     hs, smtp = shared
     addr = f"link-{uuid.uuid4().hex[:8]}@example.com"
-    _post_ok(hs, {"fullname": "Link Tester", "email": addr, "skills": "c++", "experience": 7})
+    cid = _post_ok(hs, {"fullname": "Link Tester", "email": addr, "skills": "c++",
+                        "experience": 7})
     msg = harness.parse_mail(smtp.wait_messages(addr)[0]["data"])
-    links = [u for u in harness.links_in(msg) if u.endswith(".zip")]
-    assert links == [f"{hs.url}/assignments/assignment2.zip"], links
-    path = links[0][len(hs.url):]
-    r = hs.get(path)
+    links = harness.signed_links_in(msg, hs.url)
+    assert len(links) == 1 and links[0].startswith(f"{hs.url}/d/{cid}.assignment2."), links
+    cand = hs.wait_delivery(cid, "SENT")
+    assert cand["progress"] == "INVITED" and cand["downloads"] == [], cand
+    r = hs.get(links[0][len(hs.url):])
     assert r.status == 200, r
     assert r.headers.get("content-type", "").startswith("application/zip"), r.headers
     assert r.body == assignment_bytes("assignment2")
+    cand = hs.candidate(cid)
+    assert cand["progress"] == "DOWNLOADED", cand
+    assert len(cand["downloads"]) == 1 and cand["downloads"][0]["client"] == "127.0.0.1", cand
+    assert cand["downloads"][0]["assignment"] == "assignment2"
 
 
 def test_non_ascii_name_is_encoded_in_headers(shared):

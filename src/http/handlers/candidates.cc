@@ -180,8 +180,23 @@ Result<Response> candidate_response(const ApiContext& ctx, const store::Item& it
     const std::string id(item.string_attr("id").value_or(""));
     auto ds = ctx.store.deliveries_for({id});
     if (!ds) return fail(ds.error());
-    return json_response(status, json::serialize(
-                                     candidate_json(item, find_assignment_delivery(*ds, id))));
+    const auto* delivery = find_assignment_delivery(*ds, id);
+    auto o = candidate_json(item, delivery);
+    // Where the candidate is: null until the email is sent, INVITED once it is, DOWNLOADED once
+    // a signed link served the zip.
+    auto downloads = ctx.store.downloads_for(id, 100);
+    if (!downloads) return fail(downloads.error());
+    json::array list;
+    for (const auto& d : *downloads) {
+        list.push_back(json::object{{"at", d.at_ms}, {"assignment", d.assignment},
+                                    {"client", d.client}});
+    }
+    o["progress"] = !downloads->empty() ? json::value("DOWNLOADED")
+                    : delivery && delivery->state == store::DeliveryState::sent
+                        ? json::value("INVITED")
+                        : json::value(nullptr);
+    o["downloads"] = std::move(list);
+    return json_response(status, json::serialize(o));
 }
 
 Result<Response> create(const ApiContext& ctx, Request& req) {

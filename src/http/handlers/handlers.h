@@ -10,7 +10,7 @@ namespace hirestream::http {
 void add_candidate_routes(Router& router, const ApiContext& ctx);
 // GET /streams/{table}/records
 void add_stream_routes(Router& router, const ApiContext& ctx);
-// GET /assignments/{file}
+// GET /assignments, GET/PUT/DELETE /assignments/{name}, GET /d/{token} (signed downloads)
 void add_assignment_routes(Router& router, const ApiContext& ctx);
 // GET/PATCH /functions[/{name}], dead letters: list, show, redrive
 void add_function_routes(Router& router, const ApiContext& ctx);

@@ -37,7 +37,7 @@ namespace {
 
 namespace json = boost::json;
 
-constexpr int kSchemaVersion = 3;
+constexpr int kSchemaVersion = 4;
 constexpr int kMaxListLimit = 1000;
 constexpr int kMaxShardCount = 1024;
 
@@ -186,6 +186,29 @@ CREATE TABLE suppressions (
 PRAGMA user_version = 3;
 )sql";
 
+// Version 4: uploaded assignments and the downloads of signed links.
+constexpr const char* kSchemaV4 = R"sql(
+CREATE TABLE assignments (
+    name       TEXT PRIMARY KEY,
+    title      TEXT NOT NULL,
+    delivery   TEXT NOT NULL,
+    bytes      BLOB NOT NULL,
+    size       INTEGER NOT NULL,
+    sha256     TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    updated_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE downloads (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    candidate_id TEXT NOT NULL,
+    assignment   TEXT NOT NULL,
+    at_ms        INTEGER NOT NULL,
+    client       TEXT NOT NULL
+);
+CREATE INDEX downloads_by_candidate ON downloads(candidate_id, id);
+PRAGMA user_version = 4;
+)sql";
+
 constexpr const char* kDeadLetterColumns =
     "id, destination, function, table_name, shard, condition, invocation_record, records, "
     "first_sequence, last_sequence, record_count, created_ms, redriven_ms";
@@ -231,6 +254,11 @@ Error with_path(Error error, const std::string& path) {
 
 // -------------------------------------------------------------------------------------------------
 // Connection and statements
+
+// Bytes bound as a BLOB rather than TEXT (zips hold NULs and are not UTF-8).
+struct Blob {
+    std::string_view bytes;
+};
 
 // A cached prepared statement, borrowed for one use. Resetting on destruction returns it to the
 // cache in a clean state and ends any implicit read transaction it held.
@@ -285,6 +313,12 @@ public:
         return std::string(reinterpret_cast<const char*>(data),
                            static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column)));
     }
+    std::string blob(int column) const {
+        const void* data = sqlite3_column_blob(stmt_, column);
+        if (data == nullptr) return {};
+        return std::string(static_cast<const char*>(data),
+                           static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column)));
+    }
     sqlite3* db() const { return sqlite3_db_handle(stmt_); }
 
 private:
@@ -292,6 +326,10 @@ private:
     int bind_one(int index, std::string_view value) {
         return sqlite3_bind_text64(stmt_, index, value.data(), value.size(), SQLITE_TRANSIENT,
                                    SQLITE_UTF8);
+    }
+    int bind_one(int index, Blob value) {
+        return sqlite3_bind_blob64(stmt_, index, value.bytes.data(), value.bytes.size(),
+                                   SQLITE_TRANSIENT);
     }
     int bind_one(int index, std::int64_t value) {
         return sqlite3_bind_int64(stmt_, index, static_cast<sqlite3_int64>(value));
@@ -913,6 +951,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const SqliteOptions& opti
         if (found < 1) STORE_TRY(conn.exec_script(kSchema));
         if (found < 2) STORE_TRY(conn.exec_script(kSchemaV2));
         if (found < 3) STORE_TRY(conn.exec_script(kSchemaV3));
+        if (found < 4) STORE_TRY(conn.exec_script(kSchemaV4));
         return {};
     });
     if (!migrated) return fail(with_path(std::move(migrated.error()), options.path));
@@ -1865,6 +1904,134 @@ Result<std::uint64_t> SqliteStore::count_pending_dead_letters(const std::string&
     auto row = stmt->step();
     if (!row) return fail(std::move(row.error()));
     return static_cast<std::uint64_t>(*row ? stmt->int64(0) : 0);
+}
+
+// ---- uploaded assignments and downloads --------------------------------------------------------
+
+Result<bool> SqliteStore::put_assignment(const AssignmentRecord& a) {
+    if (a.name.empty()) return fail(Errc::invalid_argument, "name is empty", "name");
+    const std::int64_t now_ms = impl_->clock.now_ms();
+    return impl_->write([&](Connection& conn) -> Result<bool> {
+        auto existed = conn.prepare("SELECT 1 FROM assignments WHERE name = ?1");
+        if (!existed) return fail(std::move(existed.error()));
+        STORE_TRY(existed->bind(a.name));
+        auto row = existed->step();
+        if (!row) return fail(std::move(row.error()));
+        const bool created = !*row;
+        auto stmt = conn.prepare(
+            "INSERT INTO assignments (name, title, delivery, bytes, size, sha256, created_ms, "
+            "updated_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7) ON CONFLICT (name) DO UPDATE SET "
+            "title = excluded.title, delivery = excluded.delivery, bytes = excluded.bytes, "
+            "size = excluded.size, sha256 = excluded.sha256, updated_ms = excluded.updated_ms");
+        if (!stmt) return fail(std::move(stmt.error()));
+        STORE_TRY(stmt->bind(a.name, a.title, delivery_mode_text(a.delivery), Blob{a.bytes},
+                             static_cast<std::int64_t>(a.bytes.size()), sha256_hex(a.bytes),
+                             now_ms));
+        STORE_TRY(stmt->run());
+        return created;
+    });
+}
+
+namespace {
+
+constexpr const char* kAssignmentColumns =
+    "name, title, delivery, size, sha256, created_ms, updated_ms";
+
+AssignmentRecord read_assignment(const Statement& stmt) {
+    AssignmentRecord a;
+    a.name = stmt.text(0);
+    a.title = stmt.text(1);
+    a.delivery = parse_delivery_mode(stmt.text(2)).value_or(DeliveryMode::both);
+    a.size = stmt.int64(3);
+    a.sha256 = stmt.text(4);
+    a.created_ms = stmt.int64(5);
+    a.updated_ms = stmt.int64(6);
+    return a;
+}
+
+}  // namespace
+
+Result<std::optional<AssignmentRecord>> SqliteStore::get_assignment(const std::string& name) {
+    auto reader = impl_->readers.acquire();
+    if (!reader) return fail(std::move(reader.error()));
+    auto stmt = (*reader)->prepare(
+        fmt::format("SELECT {}, bytes FROM assignments WHERE name = ?1", kAssignmentColumns));
+    if (!stmt) return fail(std::move(stmt.error()));
+    STORE_TRY(stmt->bind(name));
+    auto row = stmt->step();
+    if (!row) return fail(std::move(row.error()));
+    if (!*row) return std::optional<AssignmentRecord>();
+    auto a = read_assignment(*stmt);
+    a.bytes = stmt->blob(7);
+    return std::optional<AssignmentRecord>(std::move(a));
+}
+
+Result<std::vector<AssignmentRecord>> SqliteStore::list_assignments() {
+    auto reader = impl_->readers.acquire();
+    if (!reader) return fail(std::move(reader.error()));
+    auto stmt = (*reader)->prepare(
+        fmt::format("SELECT {} FROM assignments ORDER BY name", kAssignmentColumns));
+    if (!stmt) return fail(std::move(stmt.error()));
+    std::vector<AssignmentRecord> out;
+    while (true) {
+        auto row = stmt->step();
+        if (!row) return fail(std::move(row.error()));
+        if (!*row) break;
+        out.push_back(read_assignment(*stmt));
+    }
+    return out;
+}
+
+Result<void> SqliteStore::delete_assignment(const std::string& name) {
+    return impl_->write([&](Connection& conn) -> Result<void> {
+        auto stmt = conn.prepare("DELETE FROM assignments WHERE name = ?1");
+        if (!stmt) return fail(std::move(stmt.error()));
+        STORE_TRY(stmt->bind(name));
+        STORE_TRY(stmt->run());
+        if (sqlite3_changes64(conn.db()) != 1) {
+            return fail(Errc::not_found, fmt::format("no assignment {}", name), "name");
+        }
+        return {};
+    });
+}
+
+Result<std::int64_t> SqliteStore::add_download(const Download& d) {
+    if (d.candidate_id.empty()) {
+        return fail(Errc::invalid_argument, "candidate_id is empty", "candidate_id");
+    }
+    return impl_->write([&](Connection& conn) -> Result<std::int64_t> {
+        auto stmt = conn.prepare(
+            "INSERT INTO downloads (candidate_id, assignment, at_ms, client) "
+            "VALUES (?1, ?2, ?3, ?4)");
+        if (!stmt) return fail(std::move(stmt.error()));
+        STORE_TRY(stmt->bind(d.candidate_id, d.assignment,
+                             d.at_ms != 0 ? d.at_ms : impl_->clock.now_ms(), d.client));
+        STORE_TRY(stmt->run());
+        return static_cast<std::int64_t>(sqlite3_last_insert_rowid(conn.db()));
+    });
+}
+
+Result<std::vector<Download>> SqliteStore::downloads_for(const std::string& candidate_id,
+                                                         int limit) {
+    if (limit < 1 || limit > kMaxListLimit) {
+        return fail(Errc::invalid_argument, "limit must be between 1 and 1000", "limit");
+    }
+    auto reader = impl_->readers.acquire();
+    if (!reader) return fail(std::move(reader.error()));
+    auto stmt = (*reader)->prepare(
+        "SELECT id, candidate_id, assignment, at_ms, client FROM downloads "
+        "WHERE candidate_id = ?1 ORDER BY id LIMIT ?2");
+    if (!stmt) return fail(std::move(stmt.error()));
+    STORE_TRY(stmt->bind(candidate_id, limit));
+    std::vector<Download> out;
+    while (true) {
+        auto row = stmt->step();
+        if (!row) return fail(std::move(row.error()));
+        if (!*row) break;
+        out.push_back(Download{stmt->int64(0), stmt->text(1), stmt->text(2), stmt->int64(3),
+                               stmt->text(4)});
+    }
+    return out;
 }
 
 ChangeSignal& SqliteStore::stream_signal() { return impl_->stream_signal; }

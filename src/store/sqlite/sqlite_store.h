@@ -83,6 +83,13 @@ public:
     Result<std::optional<DeadLetter>> get_dead_letter(std::int64_t id) override;
     Result<void> mark_dead_letter_redriven(std::int64_t id, std::int64_t now_ms) override;
     Result<std::uint64_t> count_pending_dead_letters(const std::string& function) override;
+    Result<bool> put_assignment(const AssignmentRecord& assignment) override;
+    Result<std::optional<AssignmentRecord>> get_assignment(const std::string& name) override;
+    Result<std::vector<AssignmentRecord>> list_assignments() override;
+    Result<void> delete_assignment(const std::string& name) override;
+    Result<std::int64_t> add_download(const Download& download) override;
+    Result<std::vector<Download>> downloads_for(const std::string& candidate_id,
+                                                int limit) override;
     ChangeSignal& stream_signal() override;
     ChangeSignal& delivery_signal() override;
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include <boost/json/parse.hpp>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "common/ids.h"
@@ -1072,6 +1073,7 @@ TEST_F(SqliteStoreTest, SchemaOneDatabaseIsMigratedKeepingItsData) {
     // The first release's deliveries table, with one delivery in it.
     const char* downgrade = R"sql(
         DROP TABLE dead_letters; DROP TABLE delivery_attempts; DROP TABLE suppressions;
+        DROP TABLE assignments; DROP TABLE downloads;
         DROP TABLE deliveries;
         CREATE TABLE deliveries (
             candidate_id TEXT NOT NULL, kind TEXT NOT NULL, recipient TEXT NOT NULL,
@@ -1104,6 +1106,78 @@ TEST_F(SqliteStoreTest, SchemaOneDatabaseIsMigratedKeepingItsData) {
     EXPECT_EQ((*kept)->next_attempt_ms, 3000);
     ASSERT_TRUE(store().add_delivery(delivery_for("new", 0)));
     EXPECT_EQ(store().get_delivery("new", "assignment").value()->id, 2);
+}
+
+// A database at schema 3 gets the assignments and downloads tables of version 4 and keeps what
+// it held (the whole chain from schema 1 is the test above).
+TEST_F(SqliteStoreTest, SchemaThreeDatabaseGetsTheVersionFourTables) {
+    ASSERT_TRUE(store().add_delivery(delivery_for("kept", 0)));
+    store_.reset();
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(db_path().c_str(), &raw), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(raw,
+                           "DROP TABLE assignments; DROP TABLE downloads; PRAGMA user_version = 3;",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(raw);
+    reopen();
+    EXPECT_TRUE(store().list_assignments().value().empty());
+    EXPECT_TRUE(store().add_download({0, "c", "a", 1, "127.0.0.1"}));
+    EXPECT_TRUE(store().get_delivery("kept", "assignment").value().has_value());
+}
+
+// An uploaded zip comes back byte for byte (NULs included), with its size and digest; a
+// replace keeps created_ms and reports it was not a create; a delete makes it gone for good.
+TEST_F(SqliteStoreTest, AssignmentRoundTripsReplacesAndDeletes) {
+    AssignmentRecord a;
+    a.name = "graphs";
+    a.title = "Graphs";
+    a.delivery = DeliveryMode::link;
+    a.bytes = std::string("PK\x03\x04\0\0binary\xff", 13);
+    EXPECT_TRUE(store().put_assignment(a).value());
+    auto got = store().get_assignment("graphs").value();
+    ASSERT_TRUE(got);
+    EXPECT_EQ(got->bytes, a.bytes);
+    EXPECT_EQ(got->size, 13);
+    EXPECT_EQ(got->sha256, sha256_hex(a.bytes));
+    EXPECT_EQ(got->delivery, DeliveryMode::link);
+    const auto created = got->created_ms;
+
+    clock_.advance(std::chrono::seconds(5));
+    a.title = "Graphs, again";
+    a.bytes = "PK\x05\x06";
+    EXPECT_FALSE(store().put_assignment(a).value());
+    reopen();
+    auto listed = store().list_assignments().value();
+    ASSERT_EQ(listed.size(), 1u);
+    EXPECT_EQ(listed[0].title, "Graphs, again");
+    EXPECT_EQ(listed[0].size, 4);
+    EXPECT_TRUE(listed[0].bytes.empty());
+    EXPECT_EQ(listed[0].created_ms, created);
+    EXPECT_EQ(listed[0].updated_ms, created + 5000);
+
+    EXPECT_TRUE(store().delete_assignment("graphs"));
+    EXPECT_FALSE(store().get_assignment("graphs").value());
+    auto again = store().delete_assignment("graphs");
+    ASSERT_FALSE(again);
+    EXPECT_EQ(again.error().code, Errc::not_found);
+}
+
+// Downloads are kept per candidate, oldest first, with time and client address.
+TEST_F(SqliteStoreTest, DownloadsAreListedPerCandidateOldestFirst) {
+    EXPECT_TRUE(store().downloads_for("c1", 10).value().empty());
+    ASSERT_TRUE(store().add_download({0, "c1", "assignment1", 1000, "127.0.0.1"}));
+    ASSERT_TRUE(store().add_download({0, "c2", "assignment2", 1500, "10.0.0.2"}));
+    ASSERT_TRUE(store().add_download({0, "c1", "assignment1", 2000, "::1"}));
+    auto got = store().downloads_for("c1", 10).value();
+    ASSERT_EQ(got.size(), 2u);
+    EXPECT_EQ(got[0].at_ms, 1000);
+    EXPECT_EQ(got[0].client, "127.0.0.1");
+    EXPECT_EQ(got[1].client, "::1");
+    EXPECT_EQ(got[1].assignment, "assignment1");
+    EXPECT_EQ(store().downloads_for("c1", 1).value().size(), 1u);
+    EXPECT_FALSE(store().add_download({0, "", "a", 1, ""}));
+    EXPECT_FALSE(store().downloads_for("c1", 0));
 }
 
 }  // namespace

@@ -55,7 +55,8 @@ InvokeResult AssignmentFunction::invoke(const Batch& batch, const InvocationCont
             const auto& image = *record.new_image;
             d.recipient = std::string(attr(image, "email", "S").value_or(""));
             d.recipient_name = std::string(attr(image, "fullname", "S").value_or(""));
-            auto chosen = rules_.choose(attr(image, "experience", "N"));
+            auto chosen = rules_.choose(attr(image, "experience", "N"),
+                                        attr(image, "skills", "S").value_or(""));
             if (!chosen) {
                 d.state = store::DeliveryState::failed;
                 d.last_reply = "no assignment chosen: " + chosen.error().message;

@@ -25,7 +25,8 @@ Result<double> parse_decimal(std::string_view text) {
     return value;
 }
 
-Result<std::string> AssignmentRules::choose(std::optional<std::string_view> experience) const {
+Result<std::string> AssignmentRules::choose(std::optional<std::string_view> experience,
+                                            std::string_view skills) const {
     if (!experience) {
         return fail(Errc::invalid_argument, "the candidate has no experience attribute",
                     "experience");
@@ -37,7 +38,9 @@ Result<std::string> AssignmentRules::choose(std::optional<std::string_view> expe
                     fmt::format("experience {} is negative", *experience), "experience");
     }
     for (const auto& rule : rules_) {
-        if (rule.experience.contains(*years)) return rule.assignment;
+        if (rule.experience.contains(*years) && rule.skills.matches(skills)) {
+            return rule.assignment;
+        }
     }
     return default_assignment_;
 }

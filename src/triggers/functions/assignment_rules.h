@@ -18,10 +18,13 @@ class AssignmentRules {
 public:
     AssignmentRules(std::vector<config::Rule> rules, std::string default_assignment);
 
-    // `experience` is the stream's N value (a decimal string) or nullopt when absent.
-    // Returns the assignment name. Fails with invalid_argument (field "experience") when the
-    // experience is missing, not a decimal number, negative or not finite.
-    Result<std::string> choose(std::optional<std::string_view> experience) const;
+    // `experience` is the stream's N value (a decimal string) or nullopt when absent; `skills`
+    // the S value (absent: empty, which no skills condition matches). A rule matches when its
+    // experience range and its skills condition both do. Returns the assignment name. Fails
+    // with invalid_argument (field "experience") when the experience is missing, not a decimal
+    // number, negative or not finite.
+    Result<std::string> choose(std::optional<std::string_view> experience,
+                               std::string_view skills = {}) const;
 
 private:
     std::vector<config::Rule> rules_;

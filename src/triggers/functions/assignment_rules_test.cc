@@ -8,9 +8,10 @@ namespace {
 AssignmentRules shipped_rules() {
     using config::NumberRange;
     return AssignmentRules(
-        {config::Rule{"assignment1", NumberRange{std::nullopt, 0.0, std::nullopt, 5.0}},
-         config::Rule{"assignment2", NumberRange{5.0, std::nullopt, std::nullopt, 8.0}},
-         config::Rule{"assignment3", NumberRange{8.0, std::nullopt, std::nullopt, std::nullopt}}},
+        {config::Rule{"assignment1", NumberRange{std::nullopt, 0.0, std::nullopt, 5.0}, {}},
+         config::Rule{"assignment2", NumberRange{5.0, std::nullopt, std::nullopt, 8.0}, {}},
+         config::Rule{"assignment3", NumberRange{8.0, std::nullopt, std::nullopt, std::nullopt},
+                      {}}},
         "assignment3");
 }
 
@@ -48,11 +49,31 @@ TEST(AssignmentRules, InvalidExperienceIsAnErrorNotTheSeniorAssignment) {
 // A valid experience that no rule matches gets the configured default.
 TEST(AssignmentRules, DefaultAppliesOnlyToValidUnmatchedExperience) {
     AssignmentRules rules({config::Rule{"junior", config::NumberRange{std::nullopt, 0.0,
-                                                                      std::nullopt, 2.0}}},
+                                                                      std::nullopt, 2.0},
+                                        {}}},
                           "fallback");
     EXPECT_EQ(rules.choose("1").value(), "junior");
     EXPECT_EQ(rules.choose("30").value(), "fallback");
     EXPECT_FALSE(rules.choose("x"));
+}
+
+// A skills condition is AND-ed with experience, matches case-insensitively as a substring,
+// any of its words; first match wins, so a skills rule placed first takes its candidates and
+// everyone else falls through to the experience rules.
+TEST(AssignmentRules, SkillsRulesCombineWithExperienceAndComeFirst) {
+    using config::NumberRange;
+    config::Rule jvm{"jvm", NumberRange{std::nullopt, 2.0, std::nullopt, std::nullopt},
+                     config::SkillMatch{{"java", "kotlin"}}};
+    config::Rule senior{"senior", NumberRange{5.0, std::nullopt, std::nullopt, std::nullopt}, {}};
+    AssignmentRules rules({jvm, senior}, "junior");
+    EXPECT_EQ(rules.choose("3", "Java, SQL").value(), "jvm");
+    EXPECT_EQ(rules.choose("3", "backend (KOTLIN)").value(), "jvm");
+    EXPECT_EQ(rules.choose("12", "javascript").value(), "jvm");  // a substring, as documented
+    EXPECT_EQ(rules.choose("1", "java").value(), "junior");      // experience fails the AND
+    EXPECT_EQ(rules.choose("12", "c++").value(), "senior");
+    EXPECT_EQ(rules.choose("3", "").value(), "junior");
+    EXPECT_EQ(rules.choose("3").value(), "junior");
+    EXPECT_FALSE(rules.choose(std::nullopt, "java"));  // no experience is never matched
 }
 
 }  // namespace
