@@ -2,7 +2,9 @@
 
 #include <sys/resource.h>
 
+#include <array>
 #include <atomic>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -40,11 +42,32 @@ bool parse_target(std::string_view target, Request& out) {
     return true;
 }
 
+// Malformed requests are logged at warn, at most once a second with how many more were refused
+// meanwhile, so a flood of garbage cannot flood the log.
+void log_refusal(const std::string& what) {
+    static std::atomic<std::int64_t> last_ms{0};
+    static std::atomic<std::uint64_t> suppressed{0};
+    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::steady_clock::now().time_since_epoch())
+                         .count();
+    auto last = last_ms.load();
+    if (now - last < 1000 || !last_ms.compare_exchange_strong(last, now)) {
+        ++suppressed;
+        return;
+    }
+    spdlog::warn("request refused reason=malformed error=\"{}\" also_refused_last_second={}", what,
+                 suppressed.exchange(0));
+}
+
 class Session : public std::enable_shared_from_this<Session> {
 public:
     Session(tcp::socket socket, const Router& router, const ServerOptions& options,
             std::atomic<int>& connections)
         : stream_(std::move(socket)),
+          // The read buffer must hold the whole header block, or Beast stops at the buffer's
+          // size ("buffer overflow") before it reaches header_limit; a little more so a body
+          // that starts in the same segment fits too.
+          buffer_(options.max_header_bytes + 8192),
           router_(router),
           options_(options),
           connections_(connections) {}
@@ -102,7 +125,7 @@ private:
             return reply_and_close(error_response(
                 Error(Errc::too_large, fmt::format("request body exceeds {} bytes", body_limit_))));
         }
-        if (ec == bhttp::error::header_limit) {
+        if (ec == bhttp::error::header_limit || ec == bhttp::error::buffer_overflow) {
             spdlog::warn("request refused reason=header_limit limit={}",
                          options_.max_header_bytes);
             auto r = error_response(Error(Errc::too_large, "request headers are too large"));
@@ -110,7 +133,7 @@ private:
             return reply_and_close(std::move(r));
         }
         if (ec) {
-            spdlog::debug("request refused reason=malformed error=\"{}\"", ec.message());
+            log_refusal(ec.message());
             return reply_and_close(
                 error_response(Error(Errc::invalid_argument, "malformed HTTP request")));
         }
@@ -176,12 +199,14 @@ private:
         stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
         stream_.expires_after(std::chrono::seconds(2));
         drain_budget_ = 4 * options_.max_body_bytes + 65536;
+        // Allocated only here: a member array would cost every idle connection 8 KiB.
+        drain_buffer_ = std::make_unique<std::array<char, 8192>>();
         drain();
     }
 
     void drain() {
         stream_.async_read_some(
-            asio::buffer(drain_buffer_),
+            asio::buffer(*drain_buffer_),
             [self = shared_from_this()](beast::error_code ec, std::size_t n) {
                 if (ec || n >= self->drain_budget_) return self->close();
                 self->drain_budget_ -= n;
@@ -196,7 +221,7 @@ private:
     }
 
     beast::tcp_stream stream_;
-    beast::flat_buffer buffer_{8192};
+    beast::flat_buffer buffer_;
     std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
     std::optional<bhttp::response<bhttp::string_body>> response_;
     const Router& router_;
@@ -205,7 +230,7 @@ private:
     bool keep_alive_ = false;
     bool first_request_ = true;
     std::size_t body_limit_ = 0;  // of the request being read
-    std::array<char, 8192> drain_buffer_{};
+    std::unique_ptr<std::array<char, 8192>> drain_buffer_;  // while draining only
     std::size_t drain_budget_ = 0;
 };
 
