@@ -478,6 +478,15 @@ class SmtpSink:
     def stop(self):
         self.controller.stop()
 
+    def restart(self, down_seconds=0.0):
+        """Stops the server (connections drop), waits, and starts it again on the same port;
+        the messages it accepted so far are kept."""
+        from aiosmtpd.controller import Controller  # noqa: PLC0415
+        self.controller.stop()
+        time.sleep(down_seconds)
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
     # fault switches
     def fail_transient(self, address, times, stage="RCPT"):
         with self._lock:
