@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Runs hirestream's benchmarks: installs their tools (wrk, postfix's smtp-sink and smtp-source,
+# Node.js with npm's dynalite), builds hirestream, prints one table and writes bench/RESULTS.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+missing=()
+for p in wrk postfix nodejs npm; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+(cd bench && npm install --no-audit --no-fund --silent)
+scripts/build.sh build
+exec /usr/bin/python3 bench/run.py "$@"
