@@ -66,7 +66,7 @@ BUILTIN_DEFAULTS = {
     "service": "candidates",
     "provider": {"stage": "dev", "region": "us-east-1", "accountId": "000000000000"},
     "server": {"listen": "127.0.0.1:8080", "publicUrl": "", "maxBodyBytes": 65536,
-               "threads": 2, "idleTimeoutSeconds": 60},
+               "threads": 16, "idleTimeoutSeconds": 60},
     "data": {"dir": "../data"},
     "log": {"level": "info", "format": "text"},
     "tables": {"candidates": {"name": "candidates-dev", "streamViewType": "NEW_AND_OLD_IMAGES",

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <concepts>
 #include <condition_variable>
+#include <functional>
 #include <iterator>
 #include <limits>
 #include <map>
@@ -861,27 +862,101 @@ struct SqliteStore::Impl {
           clock(clk),
           readers(std::chrono::milliseconds(options.busy_timeout_ms)) {}
 
-    // Runs `body` in a BEGIN IMMEDIATE transaction on the writer, committing when it succeeds
-    // and rolling back otherwise. IMMEDIATE takes the write lock up front, so checks made inside
-    // (create_only, unique values) cannot be invalidated by another process before COMMIT.
+    // Runs `body` in a BEGIN IMMEDIATE transaction on the writer and returns its result once
+    // that transaction has committed (or `body`'s own error, its changes rolled back).
+    // IMMEDIATE takes the write lock up front, so checks made inside (create_only, unique
+    // values) cannot be invalidated by another process before COMMIT.
+    //
+    // Group commit: writers that arrive while a commit is in progress queue up, and the next
+    // leader runs all of them in one transaction, each inside its own SAVEPOINT (a body that
+    // fails rolls back only itself), so concurrent writers share one fsync (synchronous=FULL).
+    // A result is handed back only after the COMMIT that made it durable.
     template <typename Fn>
     auto write(Fn&& body) -> decltype(body(std::declval<Connection&>())) {
-        std::lock_guard lock(writer_mutex);
-        Connection& conn = *writer;
-        conn.rollback();  // heals a transaction left open by an earlier failed rollback
-        if (auto begun = conn.exec("BEGIN IMMEDIATE"); !begun) {
-            return fail(std::move(begun.error()));
+        using R = decltype(body(std::declval<Connection&>()));
+        std::optional<R> result;
+        PendingWrite mine;
+        mine.run = [&](Connection& conn) {
+            result.emplace(body(conn));
+            return result->has_value();
+        };
+        {
+            std::unique_lock lock(queue_mutex);
+            queue.push_back(&mine);
+            queue_cv.wait(lock, [&] { return mine.done || !leader_active; });
+            if (!mine.done) {
+                leader_active = true;
+                while (!mine.done) {
+                    std::vector<PendingWrite*> batch;
+                    batch.swap(queue);
+                    lock.unlock();
+                    commit_batch(batch);
+                    lock.lock();
+                }
+                leader_active = false;
+            }
         }
-        auto result = body(conn);
-        if (!result) {
-            conn.rollback();
-            return result;
+        queue_cv.notify_all();
+        if (!result) return fail(std::move(mine.commit_error));  // never ran: the batch was lost
+        if (!mine.committed && *result) return fail(std::move(mine.commit_error));
+        return std::move(*result);
+    }
+
+    struct PendingWrite {
+        std::function<bool(Connection&)> run;  // true when the body succeeded
+        bool done = false;                     // guarded by queue_mutex
+        bool committed = false;
+        Error commit_error;
+    };
+
+    // Runs a batch in one transaction. Marks each done (under queue_mutex) once its fate is
+    // known; a body that did not run (the transaction was lost) fails with the same error.
+    void commit_batch(const std::vector<PendingWrite*>& batch) {
+        std::optional<Error> lost;
+        {
+            std::lock_guard lock(writer_mutex);
+            Connection& conn = *writer;
+            conn.rollback();  // heals a transaction left open by an earlier failed rollback
+            if (auto begun = conn.exec("BEGIN IMMEDIATE"); !begun) {
+                lost = std::move(begun.error());
+            }
+            for (std::size_t i = 0; !lost && i < batch.size(); ++i) {
+                PendingWrite* w = batch[i];
+                if (auto sp = conn.exec("SAVEPOINT w"); !sp) {
+                    lost = std::move(sp.error());
+                    break;
+                }
+                const bool ok = w->run(conn);
+                if (sqlite3_get_autocommit(conn.db()) != 0) {
+                    // SQLite rolled the whole transaction back (disk full, I/O error): every
+                    // body of the batch that ran so far lost its changes.
+                    lost = Error(Errc::unavailable,
+                                 "the write was rolled back by the database (disk full or I/O "
+                                 "error); nothing was stored");
+                    break;
+                }
+                if (!ok) {
+                    if (auto back = conn.exec("ROLLBACK TO w"); !back) lost = back.error();
+                }
+                if (!lost) {
+                    if (auto rel = conn.exec("RELEASE w"); !rel) lost = rel.error();
+                }
+            }
+            if (!lost) {
+                if (auto committed = conn.exec("COMMIT"); !committed) {
+                    lost = std::move(committed.error());
+                }
+            }
+            if (lost) conn.rollback();
+            // Every write of the batch shares its fate; one that never ran fails with the
+            // error that lost the batch (write() sees its result is empty).
+            std::lock_guard qlock(queue_mutex);
+            for (PendingWrite* w : batch) {
+                w->committed = !lost;
+                if (lost) w->commit_error = *lost;
+                w->done = true;
+            }
         }
-        if (auto committed = conn.exec("COMMIT"); !committed) {
-            conn.rollback();
-            return fail(std::move(committed.error()));
-        }
-        return result;
     }
 
     Result<std::shared_ptr<const TableInfo>> table(const std::string& name) {
@@ -898,6 +973,13 @@ struct SqliteStore::Impl {
 
     std::mutex writer_mutex;
     std::unique_ptr<Connection> writer;  // guarded by writer_mutex
+
+    // Group commit (see write()): writers waiting for the next batch, and whether one of them
+    // is leading a batch now.
+    std::mutex queue_mutex;
+    std::condition_variable queue_cv;
+    std::vector<PendingWrite*> queue;  // guarded by queue_mutex
+    bool leader_active = false;        // guarded by queue_mutex
     ReaderPool readers;
 
     std::mutex tables_mutex;

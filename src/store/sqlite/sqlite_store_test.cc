@@ -272,6 +272,50 @@ TEST_F(SqliteStoreTest, ConcurrentInsertsOfOneEmailLetExactlyOneSucceed) {
     EXPECT_EQ(all_records().size(), 1u);
 }
 
+// Protects group commit: many concurrent writers share transactions, yet each write stands
+// alone: a conflicting one (same email) fails by itself, every other is stored with exactly
+// one change record, and every acknowledged write survives reopening.
+TEST_F(SqliteStoreTest, ConcurrentWritersShareCommitsAndAFailureRollsBackOnlyItself) {
+    ASSERT_TRUE(store().ensure_table(spec()));
+    constexpr int kThreads = 16;
+    constexpr int kWrites = 60;
+    std::latch start(kThreads);
+    std::atomic<int> conflicts{0};
+    std::mutex mutex;
+    std::set<std::string> acknowledged;
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+        threads.emplace_back([&, t] {
+            start.arrive_and_wait();
+            for (int i = 0; i < kWrites; ++i) {
+                const std::string id = "t" + std::to_string(t) + "-" + std::to_string(i);
+                // Every 5th write of every thread reuses one email: all but one of those clash.
+                const std::string email =
+                    i % 5 == 0 ? "shared@example.com" : id + "@example.com";
+                auto r = store().put_item(kTable, candidate(id, email), PutMode::create_only);
+                if (r) {
+                    std::lock_guard lock(mutex);
+                    acknowledged.insert(id);
+                } else if (r.error().code == Errc::conflict) {
+                    ++conflicts;
+                } else {
+                    ADD_FAILURE() << r.error().message;
+                }
+            }
+        });
+    }
+    for (auto& thread : threads) thread.join();
+    const int clashing = kThreads * (kWrites / 5);
+    EXPECT_EQ(conflicts.load(), clashing - 1);
+    EXPECT_EQ(acknowledged.size(), static_cast<std::size_t>(kThreads * kWrites - clashing + 1));
+    reopen();
+    ASSERT_TRUE(store().ensure_table(spec()));
+    for (const auto& id : acknowledged) {
+        ASSERT_TRUE(store().get_item(kTable, id).value().has_value()) << id;
+    }
+    EXPECT_EQ(all_records().size(), acknowledged.size());
+}
+
 // Protects that a deleted or re-addressed candidate frees its email for someone else.
 TEST_F(SqliteStoreTest, UniqueValueIsReleasedOnDeleteAndUpdate) {
     ASSERT_TRUE(store().ensure_table(spec()));
