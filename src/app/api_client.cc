@@ -24,6 +24,7 @@ Result<ApiResponse> ApiClient::request(const std::string& method, const std::str
     ApiResponse response;
     const std::string url = base_url_ + path;
     curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
+    if (!api_key_.empty()) headers = curl_slist_append(headers, ("x-api-key: " + api_key_).c_str());
     std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> header_list(headers,
                                                                            curl_slist_free_all);
     curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());

@@ -15,13 +15,16 @@ struct ApiResponse {
 
 class ApiClient {
 public:
-    explicit ApiClient(std::string base_url) : base_url_(std::move(base_url)) {}
+    // `api_key`, when not empty, is sent as x-api-key on every request.
+    explicit ApiClient(std::string base_url, std::string api_key = {})
+        : base_url_(std::move(base_url)), api_key_(std::move(api_key)) {}
     // Fails with unavailable when the server cannot be reached (the message says where).
     Result<ApiResponse> request(const std::string& method, const std::string& path,
                                 const std::string& body = {});
 
 private:
     std::string base_url_;
+    std::string api_key_;
 };
 
 // The error message of an API answer's {"error": {...}} body, or the body itself.

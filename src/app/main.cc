@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <optional>
@@ -22,6 +23,7 @@
 #include "common/ids.h"
 #include "common/log.h"
 #include "config/config.h"
+#include "http/api_keys.h"
 #include "store/sqlite/sqlite_store.h"
 #include "stream/stream_record.h"
 #include "triggers/invocation_log.h"
@@ -100,8 +102,12 @@ int serve(const CommonOptions& o) {
         service.stop();
         return e.code == Errc::invalid_argument ? kExitConfig : kExitFailure;
     }
-    std::cout << "hirestream " << HIRESTREAM_VERSION << "\n"
-              << "api: " << started->api_url << "\n"
+    std::cout << "hirestream " << HIRESTREAM_VERSION << "\n";
+    if (!started->first_admin_key.empty()) {
+        // Once: only its hash is kept, so this is the one chance to copy it.
+        std::cout << "admin key: " << started->first_admin_key << "\n";
+    }
+    std::cout << "api: " << started->api_url << "\n"
               << "mail: " << started->mail << "\n"
               << "data: " << started->database << "\n"
               << std::flush;
@@ -113,6 +119,12 @@ int serve(const CommonOptions& o) {
     service.stop();
     spdlog::info("stopped");
     return 0;
+}
+
+// The key the CLI sends to a running hirestream: HIRESTREAM_API_KEY, else auth.adminKey.
+std::string cli_api_key(const config::Config& c) {
+    if (const char* key = std::getenv("HIRESTREAM_API_KEY"); key && *key) return key;
+    return c.auth.admin_key;
 }
 
 std::string base_url(const config::Config& c, const std::string& url) {
@@ -268,7 +280,7 @@ int functions(const CommonOptions& o, const std::string& url, const std::string&
               const std::string& name) {
     auto config = load(o);
     if (!config) return kExitConfig;
-    app::ApiClient client(base_url(*config, url));
+    app::ApiClient client(base_url(*config, url), cli_api_key(*config));
     Result<app::ApiResponse> r = action.empty()
                                      ? client.request("GET", "/functions")
                                      : client.request("PATCH", "/functions/" + name,
@@ -313,7 +325,7 @@ int dead_letters(const CommonOptions& o, const std::string& url, const std::stri
                  std::int64_t show, std::int64_t redrive) {
     auto config = load(o);
     if (!config) return kExitConfig;
-    app::ApiClient client(base_url(*config, url));
+    app::ApiClient client(base_url(*config, url), cli_api_key(*config));
     const std::string base = "/functions/" + function + "/dead-letters";
     auto r = redrive > 0 ? call_api(client, "POST", fmt::format("{}/{}/redrive", base, redrive))
              : show > 0  ? call_api(client, "GET", fmt::format("{}/{}", base, show))
@@ -344,7 +356,7 @@ int emails(const CommonOptions& o, const std::string& url, const std::string& st
            std::int64_t show, std::int64_t retry) {
     auto config = load(o);
     if (!config) return kExitConfig;
-    app::ApiClient client(base_url(*config, url));
+    app::ApiClient client(base_url(*config, url), cli_api_key(*config));
     if (show > 0 || retry > 0) {
         auto r = retry > 0 ? call_api(client, "POST", fmt::format("/emails/{}/retry", retry), 202)
                            : call_api(client, "GET", fmt::format("/emails/{}", show));
@@ -367,6 +379,63 @@ int emails(const CommonOptions& o, const std::string& url, const std::string& st
                                  iso8601_ms(m.at("updatedAt").to_number<std::int64_t>()),
                                  std::string(m.at("to").as_string()),
                                  std::string(m.at("lastReply").as_string()));
+    }
+    return 0;
+}
+
+// `hirestream keys create|list|revoke`: works on the database directly, so it works with the
+// server stopped or running (SQLite in WAL mode takes the second process; the server looks keys
+// up on every request, so a new or revoked key counts at once).
+int keys(const CommonOptions& o, const std::string& action, const std::string& role_text,
+         const std::string& name, const std::string& id) {
+    auto config = load(o);
+    if (!config) return kExitConfig;
+    init_logging("warn", config->log_format);
+    SystemClock clock;
+    std::error_code fs_ec;
+    std::filesystem::create_directories(config->data_dir, fs_ec);
+    auto store = store::SqliteStore::open({config->data_dir + "/hirestream.db"}, clock);
+    if (!store) {
+        std::cerr << "data.dir: " << store.error().message << "\n";
+        return kExitFailure;
+    }
+    if (action == "create") {
+        const auto role = store::parse_role(role_text);
+        if (!role) {
+            std::cerr << "--role: must be recruiter or admin\n";
+            return kExitConfig;
+        }
+        auto issued = http::issue_api_key(*role, name, clock.now_ms());
+        if (auto added = (*store)->add_api_key(issued.key); !added) {
+            std::cerr << added.error().message << "\n";
+            return kExitFailure;
+        }
+        std::cerr << "created " << role_text << " key " << issued.key.id
+                  << " (shown once: only its hash is kept)\n";
+        std::cout << issued.secret << "\n";
+        return 0;
+    }
+    if (action == "revoke") {
+        auto revoked = (*store)->revoke_api_key(id, clock.now_ms());
+        if (!revoked) {
+            std::cerr << revoked.error().message << "\n";
+            return kExitFailure;
+        }
+        std::cerr << "key " << id << " revoked\n";
+        return 0;
+    }
+    auto list = (*store)->list_api_keys();
+    if (!list) {
+        std::cerr << list.error().message << "\n";
+        return kExitFailure;
+    }
+    std::cout << fmt::format("{:<20}  {:<9}  {:<24}  {:<24}  {:<24}  {}\n", "ID", "ROLE", "CREATED",
+                             "LAST USED", "REVOKED", "NAME");
+    for (const auto& k : *list) {
+        auto when = [](std::int64_t ms) { return ms != 0 ? iso8601_ms(ms) : std::string("-"); };
+        std::cout << fmt::format("{:<20}  {:<9}  {:<24}  {:<24}  {:<24}  {}\n", k.id,
+                                 store::role_text(k.role), when(k.created_ms),
+                                 when(k.last_used_ms), when(k.revoked_ms), k.name);
     }
     return 0;
 }
@@ -423,6 +492,21 @@ int main(int argc, char** argv) {
     emails_cmd->add_option("--show", show, "Print one email with its attempts");
     emails_cmd->add_option("--retry", retry, "Queue a FAILED or SUPPRESSED email again");
 
+    auto* keys_cmd = cli.add_subcommand("keys", "Create, list or revoke API keys");
+    keys_cmd->require_subcommand(1);
+    std::string role, key_name, key_id;
+    auto* keys_create = keys_cmd->add_subcommand("create", "Create a key and print it once");
+    add_common(keys_create, common);
+    keys_create->add_option("--role", role, "recruiter | admin")
+        ->required()
+        ->check(CLI::IsMember({"recruiter", "admin"}));
+    keys_create->add_option("--name", key_name, "A label for the key");
+    auto* keys_list = keys_cmd->add_subcommand("list", "List the keys (never their secrets)");
+    add_common(keys_list, common);
+    auto* keys_revoke = keys_cmd->add_subcommand("revoke", "Revoke a key by its id");
+    add_common(keys_revoke, common);
+    keys_revoke->add_option("id", key_id, "The key's id (key_...)")->required();
+
     cli.add_subcommand("version", "Print the version");
     CLI11_PARSE(cli, argc, argv);
 
@@ -446,5 +530,11 @@ int main(int argc, char** argv) {
     }
     if (cli.got_subcommand("dead-letters")) return dead_letters(common, url, function, show, redrive);
     if (cli.got_subcommand("emails")) return emails(common, url, state, show, retry);
+    if (cli.got_subcommand("keys")) {
+        const std::string action = keys_create->parsed()   ? "create"
+                                   : keys_revoke->parsed() ? "revoke"
+                                                           : "list";
+        return keys(common, action, role, key_name, key_id);
+    }
     return serve(common);
 }

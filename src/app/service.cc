@@ -17,6 +17,8 @@
 #include "common/ids.h"
 #include "common/metrics.h"
 #include "http/api_context.h"
+#include "http/api_key_guard.h"
+#include "http/api_keys.h"
 #include "http/handlers/handlers.h"
 #include "http/server.h"
 #include "mail/delivery_worker.h"
@@ -89,6 +91,31 @@ Result<mail::MessageTemplates> load_templates(const config::Config& c) {
 }
 
 
+// auth.adminKey is seeded as an admin key (kept across starts: a key revoked over the API stays
+// revoked); then, when the database holds no key at all, a random admin key is created and its
+// secret returned to be printed once.
+Result<std::string> seed_api_keys(const config::Config& c, store::Store& store,
+                                  const Clock& clock) {
+    if (!c.auth.admin_key.empty()) {
+        auto key = http::configured_api_key(c.auth.admin_key, store::Role::admin,
+                                            "auth.adminKey", clock.now_ms());
+        auto found = store.find_api_key_by_hash(key.hash);
+        if (!found) return fail(found.error());
+        if (!*found) {
+            if (auto added = store.add_api_key(key); !added) return fail(added.error());
+        } else if ((*found)->revoked_ms != 0) {
+            spdlog::warn("auth.adminKey names key {}, which was revoked: it stays refused",
+                         (*found)->id);
+        }
+    }
+    auto issued = http::issue_api_key(store::Role::admin, "first start", clock.now_ms());
+    auto added = store.add_first_api_key(issued.key);
+    if (!added) return fail(added.error());
+    if (!*added) return std::string();
+    spdlog::info("created admin key {} at first start", issued.key.id);
+    return issued.secret;
+}
+
 }  // namespace
 
 struct Service::Impl {
@@ -112,6 +139,7 @@ struct Service::Impl {
     std::vector<std::unique_ptr<triggers::EventSourceMapping>> mappings;
     std::unique_ptr<stream::Retention> retention;
     std::unique_ptr<http::ApiContext> api;
+    std::unique_ptr<http::ApiKeyGuard> guard;
     http::Router router;
     std::unique_ptr<http::HttpServer> server;
 
@@ -176,6 +204,12 @@ Result<StartInfo> Service::start() {
     }
     const stream::StreamIdentity identity{c.region, c.account_id, c.candidates.spec.name,
                                           table->stream_label};
+    auto first_admin_key = seed_api_keys(c, *s.store, s.clock);
+    if (!first_admin_key) {
+        auto e = first_admin_key.error();
+        if (e.field.empty()) e.field = "auth.adminKey";
+        return fail(e);
+    }
 
     std::vector<mail::AssignmentZip> declared;
     for (const auto& a : c.assignments) {
@@ -216,13 +250,11 @@ Result<StartInfo> Service::start() {
             auto e = s.retention->last_error();
             return e ? e->message : std::string();
         },
-        &s.metrics});
-    http::add_candidate_routes(s.router, *s.api);
-    http::add_stream_routes(s.router, *s.api);
-    http::add_assignment_routes(s.router, *s.api);
-    http::add_function_routes(s.router, *s.api);
-    http::add_email_routes(s.router, *s.api);
-    http::add_health_routes(s.router, *s.api);
+        &s.metrics, c.auth.metrics_require_key});
+    http::add_api_routes(s.router, *s.api);
+    s.guard = std::make_unique<http::ApiKeyGuard>(*s.store, s.clock, c.auth.failures_per_minute);
+    s.router.set_guard([&s](http::Request& r, http::Access a) { return s.guard->check(r, a); });
+    s.router.set_cors_origins(c.server.cors_origins);
     http::ServerOptions so;
     so.host = c.server.host;
     so.port = c.server.port;
@@ -318,7 +350,7 @@ Result<StartInfo> Service::start() {
         std::chrono::seconds(10), [&s] { return s.store->checkpoint(); });
     s.retention->start();
 
-    return StartInfo{api_url, s.transport->describe(), db_path};
+    return StartInfo{api_url, s.transport->describe(), db_path, std::move(*first_admin_key)};
 }
 
 void Service::stop() {

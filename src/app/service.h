@@ -18,6 +18,9 @@ struct StartInfo {
     std::string api_url;
     std::string mail;
     std::string database;
+    // The secret of the admin key created at this start because the database had no key:
+    // printed once, never stored; empty on every later start.
+    std::string first_admin_key;
 };
 
 class Service {

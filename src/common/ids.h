@@ -17,6 +17,9 @@ std::string random_hex(std::size_t bytes);
 // Lower-case hex SHA-256 of `data`.
 std::string sha256_hex(std::string_view data);
 
+// `size` bytes in base64url (RFC 4648 section 5), without padding.
+std::string base64url(const unsigned char* data, std::size_t size);
+
 // True when `text` is a canonical UUID (any version, lower or upper case).
 bool is_uuid(std::string_view text);
 

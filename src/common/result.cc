@@ -11,6 +11,8 @@ std::string_view errc_name(Errc errc) {
         case Errc::deadline: return "deadline";
         case Errc::too_large: return "too_large";
         case Errc::forbidden: return "forbidden";
+        case Errc::unauthenticated: return "unauthenticated";
+        case Errc::rate_limited: return "rate_limited";
         case Errc::internal: return "internal";
     }
     return "internal";

@@ -19,7 +19,9 @@ enum class Errc {
     unavailable,  // transient: retry later (disk full, database locked, server down)
     deadline,     // a timeout expired
     too_large,    // a body or value over its bound
-    forbidden,    // a credential (e.g. a signed link) that does not grant access
+    forbidden,    // a credential (e.g. a signed link, an API key's role) that does not grant access
+    unauthenticated,  // no credential, or one that is unknown or revoked
+    rate_limited,     // too many attempts from one client: try again later
     internal,
 };
 

@@ -974,7 +974,7 @@ Result<Config> parse_config(const std::string& yaml_text, const std::string& bas
     Section root(*root_node, "");
     if (root.present()) {
         HS_TRY(root.check({"service", "provider", "server", "data", "log", "tables", "functions",
-                           "mail", "assignments", "rules", "defaultAssignment",
+                           "mail", "assignments", "rules", "defaultAssignment", "auth",
                            // Serverless' own, ignored:
                            "frameworkVersion", "plugins", "custom", "resources", "package",
                            "useDotenv", "configValidationMode", "variablesResolutionMode", "params",
@@ -1026,7 +1026,7 @@ Result<Config> parse_config(const std::string& yaml_text, const std::string& bas
     Section server = root.child("server");
     HS_TRY(server.check({"listen", "publicUrl", "maxBodyBytes", "maxUploadBytes",
                          "maxHeaderBytes", "threads", "idleTimeoutSeconds",
-                         "requestTimeoutSeconds", "maxConnections"}));
+                         "requestTimeoutSeconds", "maxConnections", "corsOrigins"}));
     std::string listen;
     HS_TRY(server.read("listen", listen));
     if (!listen.empty()) HS_TRY(parse_listen(listen, server.key("listen"), c.server));
@@ -1038,6 +1038,33 @@ Result<Config> parse_config(const std::string& yaml_text, const std::string& bas
     HS_TRY(server.read_int("idleTimeoutSeconds", c.server.idle_timeout_seconds, 1, 3600));
     HS_TRY(server.read_int("requestTimeoutSeconds", c.server.request_timeout_seconds, 1, 3600));
     HS_TRY(server.read_int("maxConnections", c.server.max_connections, 1, 1'000'000));
+    if (YAML::Node origins = server.present() ? server.node()["corsOrigins"] : YAML::Node();
+        origins.IsDefined() && !origins.IsNull()) {
+        if (!origins.IsSequence()) {
+            return fail(Errc::invalid_argument, "must be a list of origins",
+                        server.key("corsOrigins"));
+        }
+        for (std::size_t i = 0; i < origins.size(); ++i) {
+            const auto key = fmt::format("{}[{}]", server.key("corsOrigins"), i);
+            if (!origins[i].IsScalar()) {
+                return fail(Errc::invalid_argument, "must be a string", key);
+            }
+            auto origin = origins[i].Scalar();
+            // An origin is scheme://host[:port], exactly as browsers send it: no path, no slash.
+            if (!(origin.starts_with("http://") || origin.starts_with("https://")) ||
+                origin.find('/', origin.find("//") + 2) != std::string::npos) {
+                return fail(Errc::invalid_argument,
+                            "must be an origin such as https://app.example.com (no path)", key);
+            }
+            c.server.cors_origins.push_back(std::move(origin));
+        }
+    }
+
+    Section auth = root.child("auth");
+    HS_TRY(auth.check({"adminKey", "metricsRequireKey", "failuresPerMinute"}));
+    HS_TRY(auth.read("adminKey", c.auth.admin_key));
+    HS_TRY(auth.read("metricsRequireKey", c.auth.metrics_require_key));
+    HS_TRY(auth.read_int("failuresPerMinute", c.auth.failures_per_minute, 1, 1000));
 
     Section data = root.child("data");
     HS_TRY(data.check({"dir"}));
@@ -1101,6 +1128,7 @@ Result<Config> parse_config(const std::string& yaml_text, const std::string& bas
     if (auto v = env_value("HIRESTREAM_PUBLIC_URL")) c.server.public_url = *v;
     if (auto v = env_value("HIRESTREAM_LOG_LEVEL"); v && !v->empty()) c.log_level = *v;
     if (auto v = env_value("HIRESTREAM_LINK_SECRET"); v && !v->empty()) c.mail.links.secret = *v;
+    if (auto v = env_value("HIRESTREAM_ADMIN_KEY"); v && !v->empty()) c.auth.admin_key = *v;
 
     static const std::set<std::string> levels = {"trace", "debug", "info", "warn", "error"};
     if (!levels.count(c.log_level)) {
@@ -1122,6 +1150,20 @@ Result<Config> parse_config(const std::string& yaml_text, const std::string& bas
         return fail(Errc::invalid_argument,
                     "must be at least 16 characters (empty: generated and kept in the data folder)",
                     "mail.links.secret");
+    }
+    if (!c.auth.admin_key.empty()) {
+        if (c.auth.admin_key.size() < 24) {
+            return fail(Errc::invalid_argument,
+                        "must be at least 24 characters (or HIRESTREAM_ADMIN_KEY)",
+                        "auth.adminKey");
+        }
+        for (unsigned char ch : c.auth.admin_key) {
+            if (ch < 0x21 || ch > 0x7e) {
+                return fail(Errc::invalid_argument,
+                            "must be printable ASCII without spaces (it travels in a header)",
+                            "auth.adminKey");
+            }
+        }
     }
     HS_TRY(validate(c));
     return c;

@@ -32,6 +32,18 @@ struct ServerConfig {
     int idle_timeout_seconds = 60;
     int request_timeout_seconds = 30;
     int max_connections = 10'000;
+    // Browser origins allowed to call the API (CORS), e.g. "https://app.example.com"; empty:
+    // no CORS headers.
+    std::vector<std::string> cors_origins;
+};
+
+// auth: API keys (x-api-key).
+struct AuthConfig {
+    // An admin key seeded at start (HIRESTREAM_ADMIN_KEY wins); at least 24 characters; empty:
+    // none (a random admin key is created and printed once when the database has no key).
+    std::string admin_key;
+    bool metrics_require_key = false;  // GET /metrics needs an admin key
+    int failures_per_minute = 5;       // bad keys from one address before it waits (429)
 };
 
 struct TableConfig {
@@ -168,6 +180,7 @@ struct Config {
     std::string region = "us-east-1";
     std::string account_id = "000000000000";
     ServerConfig server;
+    AuthConfig auth;
     std::string data_dir;  // absolute
     std::string log_level = "info";
     std::string log_format = "text";

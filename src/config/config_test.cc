@@ -551,3 +551,39 @@ TEST(Config, EmptyFileGivesDefaults) {
 
 }  // namespace
 }  // namespace hirestream::config
+
+namespace hirestream::config {
+namespace {
+
+// The auth keys and CORS origins parse with their defaults; a short admin key (from the file or
+// the environment) and a malformed origin are config errors naming the key.
+TEST(Config, AuthKeysAndCorsOriginsParseAndValidate) {
+    auto defaults = parse("");
+    ASSERT_TRUE(defaults) << describe(defaults);
+    EXPECT_TRUE(defaults->auth.admin_key.empty());
+    EXPECT_FALSE(defaults->auth.metrics_require_key);
+    EXPECT_EQ(defaults->auth.failures_per_minute, 5);
+    EXPECT_TRUE(defaults->server.cors_origins.empty());
+
+    auto set = parse(
+        "auth: {adminKey: 'abcdefghijklmnopqrstuvwxyz', metricsRequireKey: true}\n"
+        "server: {corsOrigins: ['https://app.example.com', 'http://localhost:5173']}\n");
+    ASSERT_TRUE(set) << describe(set);
+    EXPECT_EQ(set->auth.admin_key, "abcdefghijklmnopqrstuvwxyz");
+    EXPECT_TRUE(set->auth.metrics_require_key);
+    EXPECT_EQ(set->server.cors_origins,
+              (std::vector<std::string>{"https://app.example.com", "http://localhost:5173"}));
+
+    auto from_env = parse("", {{"HIRESTREAM_ADMIN_KEY", "0123456789abcdefghijklmnop"}});
+    ASSERT_TRUE(from_env) << describe(from_env);
+    EXPECT_EQ(from_env->auth.admin_key, "0123456789abcdefghijklmnop");
+
+    EXPECT_EQ(parse("auth: {adminKey: short}\n").error().field, "auth.adminKey");
+    EXPECT_EQ(parse("", {{"HIRESTREAM_ADMIN_KEY", "short"}}).error().field, "auth.adminKey");
+    EXPECT_EQ(parse("server: {corsOrigins: ['https://a.example.com/app']}\n").error().field,
+              "server.corsOrigins[0]");
+    EXPECT_EQ(parse("auth: {adminkey: x}\n").error().field, "auth.adminkey");
+}
+
+}  // namespace
+}  // namespace hirestream::config

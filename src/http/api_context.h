@@ -30,6 +30,7 @@ struct ApiContext {
     std::vector<triggers::EventSourceMapping*> mappings;  // one per function stream event
     std::function<std::string()> health_problem;         // empty when healthy
     MetricsRegistry* metrics = nullptr;                   // optional: per-table write counters
+    bool metrics_require_key = false;                     // auth.metricsRequireKey
 };
 
 }  // namespace hirestream::http

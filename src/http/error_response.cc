@@ -14,6 +14,8 @@ int status_for(Errc code) {
         case Errc::deadline: return 504;
         case Errc::too_large: return 413;
         case Errc::forbidden: return 403;
+        case Errc::unauthenticated: return 401;
+        case Errc::rate_limited: return 429;
         case Errc::internal: return 500;
     }
     return 500;

@@ -19,6 +19,7 @@ struct Request {
     std::string body;
     std::map<std::string, std::string> params;  // from the route pattern, e.g. {id}
     std::string remote_address;                 // the peer's IP address, e.g. "127.0.0.1"
+    std::string api_key_id;  // the id of the API key that authenticated it; empty when none did
 
     // The first header of that (lower-case) name, or nullopt.
     std::optional<std::string_view> header(std::string_view lower_name) const;

@@ -1,5 +1,6 @@
 #include "http/router.h"
 
+#include <algorithm>
 #include <exception>
 
 #include <spdlog/spdlog.h>
@@ -53,11 +54,24 @@ std::optional<std::string_view> Request::query_param(const std::string& name) co
     return std::string_view(it->second);
 }
 
-void Router::add(std::string method, std::string pattern, Handler handler,
+std::string_view access_text(Access access) {
+    switch (access) {
+        case Access::open: return "open";
+        case Access::recruiter: return "recruiter";
+        case Access::admin: return "admin";
+    }
+    return "admin";
+}
+
+void Router::add(std::string method, std::string pattern, Access access, Handler handler,
                  std::size_t max_body_bytes) {
     auto segments = split_path(pattern);
-    routes_.push_back({std::move(method), std::move(pattern), std::move(segments),
+    routes_.push_back({std::move(method), std::move(pattern), std::move(segments), access,
                        std::move(handler), max_body_bytes});
+}
+
+bool Router::cors_allowed(std::string_view origin) const {
+    return std::find(cors_origins_.begin(), cors_origins_.end(), origin) != cors_origins_.end();
 }
 
 std::size_t Router::body_limit(std::string_view method, std::string_view path,
@@ -71,13 +85,48 @@ std::size_t Router::body_limit(std::string_view method, std::string_view path,
     return fallback;
 }
 
-std::vector<std::pair<std::string, std::string>> Router::routes() const {
-    std::vector<std::pair<std::string, std::string>> out;
-    for (const auto& r : routes_) out.emplace_back(r.method, r.pattern);
+std::vector<RouteInfo> Router::routes() const {
+    std::vector<RouteInfo> out;
+    for (const auto& r : routes_) out.push_back({r.method, r.pattern, r.access});
     return out;
 }
 
 Response Router::dispatch(Request& request) const {
+    const auto origin = request.header("origin");
+    const bool cors = origin && cors_allowed(*origin);
+    // A browser's preflight (Fetch standard, CORS protocol): no credentials are sent with it,
+    // so it is answered before any key check, with the methods this path has.
+    if (cors && request.method == "OPTIONS" && request.header("access-control-request-method")) {
+        const auto segments = split_path(request.path);
+        std::string methods;
+        for (const auto& r : routes_) {
+            std::map<std::string, std::string> params;
+            if (!match(r.segments, segments, params)) continue;
+            methods += (methods.empty() ? "" : ", ") + r.method;
+        }
+        if (!methods.empty()) {
+            Response preflight;
+            preflight.status = 204;
+            preflight.content_type.clear();
+            preflight.headers = {{"Access-Control-Allow-Origin", std::string(*origin)},
+                                 {"Access-Control-Allow-Methods", methods},
+                                 {"Access-Control-Allow-Headers",
+                                  "x-api-key, content-type, idempotency-key"},
+                                 {"Access-Control-Max-Age", "600"},
+                                 {"Vary", "Origin"}};
+            return preflight;
+        }
+    }
+    auto response = route(request);
+    if (cors) {
+        response.headers.emplace_back("Access-Control-Allow-Origin", std::string(*origin));
+        response.headers.emplace_back("Access-Control-Expose-Headers", "Location, Retry-After");
+        response.headers.emplace_back("Vary", "Origin");
+    }
+    return response;
+}
+
+Response Router::route(Request& request) const {
     const auto segments = split_path(request.path);
     std::string allowed;
     for (const auto& route : routes_) {
@@ -89,6 +138,9 @@ Response Router::dispatch(Request& request) const {
             continue;
         }
         request.params = std::move(params);
+        if (guard_) {
+            if (auto refused = guard_(request, route.access)) return std::move(*refused);
+        }
         try {
             auto result = route.handler(request);
             if (!result) {

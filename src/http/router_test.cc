@@ -15,7 +15,7 @@ Request request(std::string method, std::string path) {
 // Path captures reach the handler; errors become the one JSON error shape.
 TEST(Router, CapturesParamsAndMapsErrors) {
     Router router;
-    router.add("GET", "/candidates/{id}", [](Request& r) -> Result<Response> {
+    router.add("GET", "/candidates/{id}", Access::open, [](Request& r) -> Result<Response> {
         if (r.param("id") == "missing") return fail(Errc::not_found, "no such candidate", "id");
         Response ok;
         ok.body = r.param("id");
@@ -33,8 +33,8 @@ TEST(Router, CapturesParamsAndMapsErrors) {
 // A known path with the wrong method is a 405 with Allow; an unknown one a 404.
 TEST(Router, WrongMethodIs405AndUnknownPathIs404) {
     Router router;
-    router.add("GET", "/candidates", [](Request&) -> Result<Response> { return Response{}; });
-    router.add("POST", "/candidates", [](Request&) -> Result<Response> { return Response{}; });
+    router.add("GET", "/candidates", Access::open, [](Request&) -> Result<Response> { return Response{}; });
+    router.add("POST", "/candidates", Access::open, [](Request&) -> Result<Response> { return Response{}; });
     auto del = request("DELETE", "/candidates");
     auto res = router.dispatch(del);
     EXPECT_EQ(res.status, 405);
@@ -47,7 +47,7 @@ TEST(Router, WrongMethodIs405AndUnknownPathIs404) {
 // A handler that throws yields a 500 without its message, never a crash.
 TEST(Router, ExceptionBecomesGeneric500) {
     Router router;
-    router.add("GET", "/boom", [](Request&) -> Result<Response> {
+    router.add("GET", "/boom", Access::open, [](Request&) -> Result<Response> {
         throw std::runtime_error("secret detail");
     });
     auto r = request("GET", "/boom");

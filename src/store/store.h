@@ -22,6 +22,7 @@
 
 #include "common/change_signal.h"
 #include "common/result.h"
+#include "store/api_key.h"
 #include "store/assignment_record.h"
 #include "store/change_record.h"
 #include "store/dead_letter.h"
@@ -197,6 +198,37 @@ public:
     // A candidate's downloads, oldest first, at most `limit` (1..1000).
     virtual Result<std::vector<Download>> downloads_for(const std::string& candidate_id,
                                                         int limit) = 0;
+
+    // ---- API keys ----
+    // Stores a new key. Fails with invalid_argument when the id or hash is empty, conflict when
+    // a key with that id or hash exists.
+    virtual Result<void> add_api_key(const ApiKey& key) = 0;
+    // Stores the key only when the store holds no key at all (checked in the same transaction,
+    // so two processes starting at once create one). Returns true when it was stored.
+    virtual Result<bool> add_first_api_key(const ApiKey& key) = 0;
+    // The key with that hash (revoked ones too), or nullopt.
+    virtual Result<std::optional<ApiKey>> find_api_key_by_hash(const std::string& hash) = 0;
+    // Every key, oldest first.
+    virtual Result<std::vector<ApiKey>> list_api_keys() = 0;
+    // Sets revoked_ms (kept when already revoked) and returns the key. Fails with not_found.
+    virtual Result<ApiKey> revoke_api_key(const std::string& id, std::int64_t now_ms) = 0;
+    // Records a use of the key. Fails with not_found.
+    virtual Result<void> touch_api_key(const std::string& id, std::int64_t now_ms) = 0;
+
+    // ---- idempotency keys ----
+    // Claims (scope, key) for a first request: when no unexpired entry exists (created at or
+    // after `expire_before_ms`) or the existing one is an unfinished claim created before
+    // `stale_before_ms` (its process died), stores `claim` (status 0) and returns nullopt;
+    // otherwise returns the existing entry, unchanged. Entries created before
+    // `expire_before_ms` are deleted on the way.
+    virtual Result<std::optional<IdempotentResponse>> claim_idempotency_key(
+        const IdempotentResponse& claim, std::int64_t expire_before_ms,
+        std::int64_t stale_before_ms) = 0;
+    // Records the answer of a claimed entry (status > 0). Fails with not_found.
+    virtual Result<void> complete_idempotency_key(const IdempotentResponse& response) = 0;
+    // Drops a claim whose request could not be answered (a retry may run it again).
+    virtual Result<void> release_idempotency_key(const std::string& scope,
+                                                 const std::string& key) = 0;
 
     virtual ChangeSignal& stream_signal() = 0;
     virtual ChangeSignal& delivery_signal() = 0;

@@ -46,7 +46,11 @@ class Launcher:
             config_path = self.write_config(cfg, workdir)
         proc_env = harness.base_env(HIRESTREAM_DATA=data_dir, HIRESTREAM_OUTBOX=outbox_dir,
                                     HIRESTREAM_SMTP_URL=smtp_url)
-        proc_env.update(env or {})
+        for k, v in (env or {}).items():
+            if v is None:
+                proc_env.pop(k, None)  # e.g. HIRESTREAM_ADMIN_KEY=None: start without one
+            else:
+                proc_env[k] = v
         hs = harness.Hirestream(f"run{n}", workdir, proc_env, config_path)
         self.runs.append(hs)
         if wait:

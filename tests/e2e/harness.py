@@ -25,6 +25,10 @@ ASSIGNMENTS_DIR = os.path.join(REPO, "assignments")
 BINARY = os.environ.get("HIRESTREAM_BIN") or os.path.join(REPO, "build", "hirestream")
 TABLE = "candidates-dev"
 START_DEADLINE_S = 15.0
+# Every test server is started with this admin key (HIRESTREAM_ADMIN_KEY) and request() sends it
+# unless told otherwise.
+ADMIN_KEY = "hs_test-admin-key-0123456789abcdef"
+DEFAULT_KEY = object()  # request(): send ADMIN_KEY
 
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
@@ -145,14 +149,14 @@ def to_yaml(obj, indent=0):
     return "\n".join(lines)
 
 
-def serve_expecting_config_error(tmp_path, edit):
+def serve_expecting_config_error(tmp_path, edit, **env):
     """Runs `hirestream serve` on the test config changed by `edit(cfg)`, expecting it to stop
     at start-up with exit status 2 before listening; returns its stderr."""
     cfg = make_config(data_dir=tmp_path / "data", outbox_dir=tmp_path / "outbox")
     edit(cfg)
     path = tmp_path / "hirestream.yaml"
     path.write_text(to_yaml(cfg) + "\n", encoding="utf-8")
-    proc = subprocess.run([BINARY, "serve", "--config", str(path)], env=base_env(),
+    proc = subprocess.run([BINARY, "serve", "--config", str(path)], env=base_env(**env),
                           stdin=subprocess.DEVNULL, capture_output=True, timeout=15)
     stderr = proc.stderr.decode("utf-8", "replace")
     assert proc.returncode == 2, (proc.returncode, stderr)
@@ -199,11 +203,16 @@ class Response:
         return f"<Response {self.status} {self.body[:300]!r}>"
 
 
-def request(base_url, method, path, body=None, *, raw=None, headers=None, timeout=10.0):
-    """One HTTP request on a fresh connection; never raises on 4xx/5xx."""
+def request(base_url, method, path, body=None, *, raw=None, headers=None, timeout=10.0,
+            api_key=DEFAULT_KEY):
+    """One HTTP request on a fresh connection; never raises on 4xx/5xx. Sends x-api-key:
+    ADMIN_KEY by default, `api_key` instead, or none when api_key is None."""
     parts = urllib.parse.urlsplit(base_url)
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
     hdrs = dict(headers or {})
+    key = ADMIN_KEY if api_key is DEFAULT_KEY else api_key
+    if key is not None and not any(k.lower() == "x-api-key" for k in hdrs):
+        hdrs["x-api-key"] = key
     data = raw
     if body is not None:
         data = json.dumps(body).encode("utf-8")
@@ -379,6 +388,7 @@ def base_env(**overrides):
     env = {k: v for k, v in os.environ.items() if not k.startswith("HIRESTREAM_")}
     env["HIRESTREAM_LISTEN"] = "127.0.0.1:0"
     env["HIRESTREAM_LOG_LEVEL"] = "debug"
+    env["HIRESTREAM_ADMIN_KEY"] = ADMIN_KEY
     for k, v in overrides.items():
         if v is None:
             env.pop(k, None)

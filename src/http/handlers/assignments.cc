@@ -106,12 +106,12 @@ Result<Response> download(const ApiContext& ctx, Request& req) {
 }  // namespace
 
 void add_assignment_routes(Router& router, const ApiContext& ctx) {
-    router.add("GET", "/assignments", [&ctx](Request& r) { return list(ctx, r); });
-    router.add("GET", "/assignments/{name}", [&ctx](Request& r) { return get_one(ctx, r); });
-    router.add("PUT", "/assignments/{name}", [&ctx](Request& r) { return put(ctx, r); },
+    router.add("GET", "/assignments", Access::admin, [&ctx](Request& r) { return list(ctx, r); });
+    router.add("GET", "/assignments/{name}", Access::admin, [&ctx](Request& r) { return get_one(ctx, r); });
+    router.add("PUT", "/assignments/{name}", Access::admin, [&ctx](Request& r) { return put(ctx, r); },
                ctx.max_upload_bytes);
-    router.add("DELETE", "/assignments/{name}", [&ctx](Request& r) { return remove(ctx, r); });
-    router.add("GET", "/d/{token}", [&ctx](Request& r) { return download(ctx, r); });
+    router.add("DELETE", "/assignments/{name}", Access::admin, [&ctx](Request& r) { return remove(ctx, r); });
+    router.add("GET", "/d/{token}", Access::open, [&ctx](Request& r) { return download(ctx, r); });
 }
 
 }  // namespace hirestream::http

@@ -14,6 +14,7 @@
 #include "common/ids.h"
 #include "http/error_response.h"
 #include "http/handlers/handlers.h"
+#include "http/idempotency.h"
 
 namespace hirestream::http {
 namespace {
@@ -378,11 +379,14 @@ Result<Response> remove(const ApiContext& ctx, Request& req) {
 }  // namespace
 
 void add_candidate_routes(Router& router, const ApiContext& ctx) {
-    router.add("POST", "/candidates", [&ctx](Request& r) { return create(ctx, r); });
-    router.add("GET", "/candidates", [&ctx](Request& r) { return list(ctx, r); });
-    router.add("GET", "/candidates/{id}", [&ctx](Request& r) { return get_one(ctx, r); });
-    router.add("PATCH", "/candidates/{id}", [&ctx](Request& r) { return patch(ctx, r); });
-    router.add("DELETE", "/candidates/{id}", [&ctx](Request& r) { return remove(ctx, r); });
+    router.add("POST", "/candidates", Access::recruiter, [&ctx](Request& r) {
+        return run_idempotent(ctx.store, ctx.clock, r,
+                              [&ctx](Request& req) { return create(ctx, req); });
+    });
+    router.add("GET", "/candidates", Access::recruiter, [&ctx](Request& r) { return list(ctx, r); });
+    router.add("GET", "/candidates/{id}", Access::recruiter, [&ctx](Request& r) { return get_one(ctx, r); });
+    router.add("PATCH", "/candidates/{id}", Access::recruiter, [&ctx](Request& r) { return patch(ctx, r); });
+    router.add("DELETE", "/candidates/{id}", Access::recruiter, [&ctx](Request& r) { return remove(ctx, r); });
 }
 
 }  // namespace hirestream::http

@@ -188,13 +188,13 @@ Result<Response> delete_suppression(const ApiContext& ctx, Request& req) {
 }  // namespace
 
 void add_email_routes(Router& router, const ApiContext& ctx) {
-    router.add("GET", "/emails", [&ctx](Request& r) { return list(ctx, r); });
-    router.add("GET", "/emails/{id}", [&ctx](Request& r) { return get_one(ctx, r); });
-    router.add("POST", "/emails/{id}/retry", [&ctx](Request& r) { return retry(ctx, r); });
-    router.add("GET", "/suppressions", [&ctx](Request& r) { return list_suppressions(ctx, r); });
-    router.add("PUT", "/suppressions/{address}",
+    router.add("GET", "/emails", Access::admin, [&ctx](Request& r) { return list(ctx, r); });
+    router.add("GET", "/emails/{id}", Access::admin, [&ctx](Request& r) { return get_one(ctx, r); });
+    router.add("POST", "/emails/{id}/retry", Access::admin, [&ctx](Request& r) { return retry(ctx, r); });
+    router.add("GET", "/suppressions", Access::admin, [&ctx](Request& r) { return list_suppressions(ctx, r); });
+    router.add("PUT", "/suppressions/{address}", Access::admin,
                [&ctx](Request& r) { return put_suppression(ctx, r); });
-    router.add("DELETE", "/suppressions/{address}",
+    router.add("DELETE", "/suppressions/{address}", Access::admin,
                [&ctx](Request& r) { return delete_suppression(ctx, r); });
 }
 

@@ -188,15 +188,15 @@ Result<Response> redrive(const ApiContext& ctx, Request& req) {
 }  // namespace
 
 void add_function_routes(Router& router, const ApiContext& ctx) {
-    router.add("GET", "/functions", [&ctx](Request& r) { return list(ctx, r); });
-    router.add("GET", "/functions/{name}",
+    router.add("GET", "/functions", Access::admin, [&ctx](Request& r) { return list(ctx, r); });
+    router.add("GET", "/functions/{name}", Access::admin,
                [&ctx](Request& r) { return describe(ctx, r.param("name"), 200); });
-    router.add("PATCH", "/functions/{name}", [&ctx](Request& r) { return patch(ctx, r); });
-    router.add("GET", "/functions/{name}/dead-letters",
+    router.add("PATCH", "/functions/{name}", Access::admin, [&ctx](Request& r) { return patch(ctx, r); });
+    router.add("GET", "/functions/{name}/dead-letters", Access::admin,
                [&ctx](Request& r) { return dead_letters(ctx, r); });
-    router.add("GET", "/functions/{name}/dead-letters/{id}",
+    router.add("GET", "/functions/{name}/dead-letters/{id}", Access::admin,
                [&ctx](Request& r) { return dead_letter(ctx, r); });
-    router.add("POST", "/functions/{name}/dead-letters/{id}/redrive",
+    router.add("POST", "/functions/{name}/dead-letters/{id}/redrive", Access::admin,
                [&ctx](Request& r) { return redrive(ctx, r); });
 }
 

@@ -19,7 +19,14 @@ void add_function_routes(Router& router, const ApiContext& ctx);
 void add_email_routes(Router& router, const ApiContext& ctx);
 // An email (a tracked delivery) as the API shows it, in /emails and in a candidate's "delivery".
 boost::json::object email_json(const store::Delivery& delivery);
-// GET /healthz, GET /metrics
+// GET /healthz, GET /metrics (open unless ctx.metrics_require_key)
 void add_health_routes(Router& router, const ApiContext& ctx);
+// GET /keys, POST /keys, DELETE /keys/{id} (admin)
+void add_key_routes(Router& router, const ApiContext& ctx);
+// GET /openapi.json (open)
+void add_openapi_routes(Router& router);
+// Every route of the API, each with its access: what the service serves and what the OpenAPI
+// test checks the document against.
+void add_api_routes(Router& router, const ApiContext& ctx);
 
 }  // namespace hirestream::http

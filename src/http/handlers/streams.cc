@@ -45,7 +45,7 @@ Result<Response> records(const ApiContext& ctx, Request& req) {
 }  // namespace
 
 void add_stream_routes(Router& router, const ApiContext& ctx) {
-    router.add("GET", "/streams/{table}/records", [&ctx](Request& r) { return records(ctx, r); });
+    router.add("GET", "/streams/{table}/records", Access::admin, [&ctx](Request& r) { return records(ctx, r); });
 }
 
 }  // namespace hirestream::http

@@ -38,7 +38,7 @@ namespace {
 
 namespace json = boost::json;
 
-constexpr int kSchemaVersion = 4;
+constexpr int kSchemaVersion = 5;
 constexpr int kMaxListLimit = 1000;
 constexpr int kMaxShardCount = 1024;
 
@@ -210,6 +210,33 @@ CREATE INDEX downloads_by_candidate ON downloads(candidate_id, id);
 PRAGMA user_version = 4;
 )sql";
 
+// Version 5: API keys (only the SHA-256 of each secret) and the remembered answers of requests
+// that carried an Idempotency-Key.
+constexpr const char* kSchemaV5 = R"sql(
+CREATE TABLE api_keys (
+    id           TEXT PRIMARY KEY,
+    name         TEXT NOT NULL,
+    role         TEXT NOT NULL,
+    hash         TEXT NOT NULL UNIQUE,
+    created_ms   INTEGER NOT NULL,
+    last_used_ms INTEGER NOT NULL DEFAULT 0,
+    revoked_ms   INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE TABLE idempotency_keys (
+    scope        TEXT NOT NULL,
+    key          TEXT NOT NULL,
+    request_hash TEXT NOT NULL,
+    status       INTEGER NOT NULL,
+    content_type TEXT NOT NULL,
+    body         BLOB NOT NULL,
+    headers      TEXT NOT NULL,
+    created_ms   INTEGER NOT NULL,
+    PRIMARY KEY (scope, key)
+) WITHOUT ROWID;
+CREATE INDEX idempotency_keys_by_age ON idempotency_keys(created_ms);
+PRAGMA user_version = 5;
+)sql";
+
 constexpr const char* kDeadLetterColumns =
     "id, destination, function, table_name, shard, condition, invocation_record, records, "
     "first_sequence, last_sequence, record_count, created_ms, redriven_ms";
@@ -329,6 +356,8 @@ private:
                                    SQLITE_UTF8);
     }
     int bind_one(int index, Blob value) {
+        // An empty view may have no data pointer, which SQLite would store as NULL.
+        if (value.bytes.empty()) return sqlite3_bind_zeroblob(stmt_, index, 0);
         return sqlite3_bind_blob64(stmt_, index, value.bytes.data(), value.bytes.size(),
                                    SQLITE_TRANSIENT);
     }
@@ -351,17 +380,17 @@ private:
     bool* in_use_;
 };
 
-enum class Role { writer, reader };
+enum class ConnectionRole { writer, reader };
 
 // One SQLite connection with its statement cache. Not thread-safe: the store hands each
 // connection to one thread at a time (the writer mutex, the reader pool).
 class Connection {
 public:
-    static Result<std::unique_ptr<Connection>> open(const std::string& path, Role role,
+    static Result<std::unique_ptr<Connection>> open(const std::string& path, ConnectionRole role,
                                                     int busy_timeout_ms) {
         // NOMUTEX: the store already serializes use of each connection.
         int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
-        if (role == Role::writer) flags |= SQLITE_OPEN_CREATE;
+        if (role == ConnectionRole::writer) flags |= SQLITE_OPEN_CREATE;
         sqlite3* db = nullptr;
         const int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
         // The handle must be closed even when opening failed.
@@ -373,7 +402,7 @@ public:
                         "path");
         }
         sqlite3_extended_result_codes(db, 1);
-        if (role == Role::writer && sqlite3_db_readonly(db, "main") == 1) {
+        if (role == ConnectionRole::writer && sqlite3_db_readonly(db, "main") == 1) {
             return fail(Errc::unavailable,
                         fmt::format("database file {} is read-only: it must be writable", path),
                         "path");
@@ -396,7 +425,7 @@ public:
             }
         }
         std::vector<const char*> pragmas = {"PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON"};
-        if (role == Role::writer) {
+        if (role == ConnectionRole::writer) {
             // Checkpoints run from checkpoint() on a background loop instead of on a commit
             // that happens to cross the threshold, so no write pays for one.
             pragmas.push_back("PRAGMA wal_autocheckpoint=0");
@@ -1007,7 +1036,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const SqliteOptions& opti
                     "busy_timeout_ms");
     }
     auto impl = std::make_unique<Impl>(options, clock);
-    auto writer = Connection::open(options.path, Role::writer, options.busy_timeout_ms);
+    auto writer = Connection::open(options.path, ConnectionRole::writer, options.busy_timeout_ms);
     if (!writer) return fail(std::move(writer.error()));
     impl->writer = std::move(*writer);
 
@@ -1034,12 +1063,13 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const SqliteOptions& opti
         if (found < 2) STORE_TRY(conn.exec_script(kSchemaV2));
         if (found < 3) STORE_TRY(conn.exec_script(kSchemaV3));
         if (found < 4) STORE_TRY(conn.exec_script(kSchemaV4));
+        if (found < 5) STORE_TRY(conn.exec_script(kSchemaV5));
         return {};
     });
     if (!migrated) return fail(with_path(std::move(migrated.error()), options.path));
 
     for (int i = 0; i < options.reader_connections; ++i) {
-        auto reader = Connection::open(options.path, Role::reader, options.busy_timeout_ms);
+        auto reader = Connection::open(options.path, ConnectionRole::reader, options.busy_timeout_ms);
         if (!reader) return fail(std::move(reader.error()));
         impl->readers.add(std::move(*reader));
     }
@@ -2114,6 +2144,238 @@ Result<std::vector<Download>> SqliteStore::downloads_for(const std::string& cand
                                stmt->text(4)});
     }
     return out;
+}
+
+// ---- API keys --------------------------------------------------------------------------------
+
+namespace {
+
+constexpr const char* kApiKeyColumns =
+    "id, name, role, hash, created_ms, last_used_ms, revoked_ms";
+
+ApiKey read_api_key(const Statement& stmt) {
+    ApiKey k;
+    k.id = stmt.text(0);
+    k.name = stmt.text(1);
+    k.role = parse_role(stmt.text(2)).value_or(Role::recruiter);
+    k.hash = stmt.text(3);
+    k.created_ms = stmt.int64(4);
+    k.last_used_ms = stmt.int64(5);
+    k.revoked_ms = stmt.int64(6);
+    return k;
+}
+
+Result<void> insert_api_key(Connection& conn, const ApiKey& key, std::int64_t now_ms) {
+    auto stmt = conn.prepare(fmt::format(
+        "INSERT INTO api_keys ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", kApiKeyColumns));
+    if (!stmt) return fail(std::move(stmt.error()));
+    STORE_TRY(stmt->bind(key.id, key.name, std::string(role_text(key.role)), key.hash,
+                         key.created_ms != 0 ? key.created_ms : now_ms, key.last_used_ms,
+                         key.revoked_ms));
+    auto ran = stmt->run();
+    if (!ran && ran.error().code == Errc::conflict) {
+        return fail(Errc::conflict, fmt::format("an API key with id {} or that secret exists",
+                                                key.id),
+                    "id");
+    }
+    return ran;
+}
+
+Result<void> check_api_key(const ApiKey& key) {
+    if (key.id.empty()) return fail(Errc::invalid_argument, "id is empty", "id");
+    if (key.hash.empty()) return fail(Errc::invalid_argument, "hash is empty", "hash");
+    return {};
+}
+
+}  // namespace
+
+Result<void> SqliteStore::add_api_key(const ApiKey& key) {
+    STORE_TRY(check_api_key(key));
+    const std::int64_t now_ms = impl_->clock.now_ms();
+    return impl_->write(
+        [&](Connection& conn) -> Result<void> { return insert_api_key(conn, key, now_ms); });
+}
+
+Result<bool> SqliteStore::add_first_api_key(const ApiKey& key) {
+    STORE_TRY(check_api_key(key));
+    const std::int64_t now_ms = impl_->clock.now_ms();
+    return impl_->write([&](Connection& conn) -> Result<bool> {
+        {
+            auto any = conn.prepare("SELECT 1 FROM api_keys LIMIT 1");
+            if (!any) return fail(std::move(any.error()));
+            auto row = any->step();
+            if (!row) return fail(std::move(row.error()));
+            if (*row) return false;
+        }
+        STORE_TRY(insert_api_key(conn, key, now_ms));
+        return true;
+    });
+}
+
+Result<std::optional<ApiKey>> SqliteStore::find_api_key_by_hash(const std::string& hash) {
+    auto reader = impl_->readers.acquire();
+    if (!reader) return fail(std::move(reader.error()));
+    auto stmt = (*reader)->prepare(
+        fmt::format("SELECT {} FROM api_keys WHERE hash = ?1", kApiKeyColumns));
+    if (!stmt) return fail(std::move(stmt.error()));
+    STORE_TRY(stmt->bind(hash));
+    auto row = stmt->step();
+    if (!row) return fail(std::move(row.error()));
+    if (!*row) return std::optional<ApiKey>();
+    return std::optional<ApiKey>(read_api_key(*stmt));
+}
+
+Result<std::vector<ApiKey>> SqliteStore::list_api_keys() {
+    auto reader = impl_->readers.acquire();
+    if (!reader) return fail(std::move(reader.error()));
+    auto stmt = (*reader)->prepare(
+        fmt::format("SELECT {} FROM api_keys ORDER BY created_ms, id", kApiKeyColumns));
+    if (!stmt) return fail(std::move(stmt.error()));
+    std::vector<ApiKey> out;
+    while (true) {
+        auto row = stmt->step();
+        if (!row) return fail(std::move(row.error()));
+        if (!*row) break;
+        out.push_back(read_api_key(*stmt));
+    }
+    return out;
+}
+
+Result<ApiKey> SqliteStore::revoke_api_key(const std::string& id, std::int64_t now_ms) {
+    return impl_->write([&](Connection& conn) -> Result<ApiKey> {
+        {
+            auto stmt = conn.prepare(
+                "UPDATE api_keys SET revoked_ms = ?2 WHERE id = ?1 AND revoked_ms = 0");
+            if (!stmt) return fail(std::move(stmt.error()));
+            STORE_TRY(stmt->bind(id, now_ms));
+            STORE_TRY(stmt->run());
+        }
+        auto stmt = conn.prepare(
+            fmt::format("SELECT {} FROM api_keys WHERE id = ?1", kApiKeyColumns));
+        if (!stmt) return fail(std::move(stmt.error()));
+        STORE_TRY(stmt->bind(id));
+        auto row = stmt->step();
+        if (!row) return fail(std::move(row.error()));
+        if (!*row) return fail(Errc::not_found, fmt::format("no API key {}", id), "id");
+        return read_api_key(*stmt);
+    });
+}
+
+Result<void> SqliteStore::touch_api_key(const std::string& id, std::int64_t now_ms) {
+    return impl_->write([&](Connection& conn) -> Result<void> {
+        auto stmt = conn.prepare("UPDATE api_keys SET last_used_ms = ?2 WHERE id = ?1");
+        if (!stmt) return fail(std::move(stmt.error()));
+        STORE_TRY(stmt->bind(id, now_ms));
+        STORE_TRY(stmt->run());
+        if (sqlite3_changes64(conn.db()) != 1) {
+            return fail(Errc::not_found, fmt::format("no API key {}", id), "id");
+        }
+        return {};
+    });
+}
+
+// ---- idempotency keys ------------------------------------------------------------------------
+
+namespace {
+
+std::string headers_text(const std::vector<std::pair<std::string, std::string>>& headers) {
+    json::array out;
+    for (const auto& [name, value] : headers) out.push_back(json::array{name, value});
+    return json::serialize(out);
+}
+
+std::vector<std::pair<std::string, std::string>> parse_headers(const std::string& text) {
+    std::vector<std::pair<std::string, std::string>> out;
+    boost::system::error_code ec;
+    auto v = json::parse(text, ec);
+    if (ec || !v.is_array()) return out;
+    for (const auto& h : v.as_array()) {
+        if (!h.is_array() || h.as_array().size() != 2 || !h.as_array()[0].is_string() ||
+            !h.as_array()[1].is_string()) {
+            continue;
+        }
+        out.emplace_back(std::string(h.as_array()[0].as_string()),
+                         std::string(h.as_array()[1].as_string()));
+    }
+    return out;
+}
+
+}  // namespace
+
+Result<std::optional<IdempotentResponse>> SqliteStore::claim_idempotency_key(
+    const IdempotentResponse& claim, std::int64_t expire_before_ms, std::int64_t stale_before_ms) {
+    if (claim.key.empty()) return fail(Errc::invalid_argument, "key is empty", "key");
+    return impl_->write([&](Connection& conn) -> Result<std::optional<IdempotentResponse>> {
+        // Lazy trimming: the index on created_ms keeps this a short range delete.
+        {
+            auto trim = conn.prepare("DELETE FROM idempotency_keys WHERE created_ms < ?1");
+            if (!trim) return fail(std::move(trim.error()));
+            STORE_TRY(trim->bind(expire_before_ms));
+            STORE_TRY(trim->run());
+        }
+        {
+            auto found = conn.prepare(
+                "SELECT request_hash, status, content_type, body, headers, created_ms "
+                "FROM idempotency_keys WHERE scope = ?1 AND key = ?2");
+            if (!found) return fail(std::move(found.error()));
+            STORE_TRY(found->bind(claim.scope, claim.key));
+            auto row = found->step();
+            if (!row) return fail(std::move(row.error()));
+            if (*row) {
+                IdempotentResponse existing;
+                existing.scope = claim.scope;
+                existing.key = claim.key;
+                existing.request_hash = found->text(0);
+                existing.status = static_cast<int>(found->int64(1));
+                existing.content_type = found->text(2);
+                existing.body = found->blob(3);
+                existing.headers = parse_headers(found->text(4));
+                existing.created_ms = found->int64(5);
+                if (existing.status != 0 || existing.created_ms >= stale_before_ms) {
+                    return std::optional<IdempotentResponse>(std::move(existing));
+                }
+            }
+        }
+        auto stmt = conn.prepare(
+            "INSERT INTO idempotency_keys (scope, key, request_hash, status, content_type, body, "
+            "headers, created_ms) VALUES (?1, ?2, ?3, 0, '', ?4, '[]', ?5) "
+            "ON CONFLICT (scope, key) DO UPDATE SET request_hash = excluded.request_hash, "
+            "status = 0, content_type = '', body = excluded.body, headers = '[]', "
+            "created_ms = excluded.created_ms");
+        if (!stmt) return fail(std::move(stmt.error()));
+        STORE_TRY(stmt->bind(claim.scope, claim.key, claim.request_hash, Blob{std::string_view()},
+                             claim.created_ms != 0 ? claim.created_ms : impl_->clock.now_ms()));
+        STORE_TRY(stmt->run());
+        return std::optional<IdempotentResponse>();
+    });
+}
+
+Result<void> SqliteStore::complete_idempotency_key(const IdempotentResponse& r) {
+    if (r.status <= 0) return fail(Errc::invalid_argument, "status must be set", "status");
+    return impl_->write([&](Connection& conn) -> Result<void> {
+        auto stmt = conn.prepare(
+            "UPDATE idempotency_keys SET status = ?3, content_type = ?4, body = ?5, headers = ?6 "
+            "WHERE scope = ?1 AND key = ?2");
+        if (!stmt) return fail(std::move(stmt.error()));
+        STORE_TRY(stmt->bind(r.scope, r.key, r.status, r.content_type, Blob{r.body},
+                             headers_text(r.headers)));
+        STORE_TRY(stmt->run());
+        if (sqlite3_changes64(conn.db()) != 1) {
+            return fail(Errc::not_found, "no such idempotency key", "key");
+        }
+        return {};
+    });
+}
+
+Result<void> SqliteStore::release_idempotency_key(const std::string& scope,
+                                                  const std::string& key) {
+    return impl_->write([&](Connection& conn) -> Result<void> {
+        auto stmt =
+            conn.prepare("DELETE FROM idempotency_keys WHERE scope = ?1 AND key = ?2 AND status = 0");
+        if (!stmt) return fail(std::move(stmt.error()));
+        STORE_TRY(stmt->bind(scope, key));
+        return stmt->run();
+    });
 }
 
 ChangeSignal& SqliteStore::stream_signal() { return impl_->stream_signal; }

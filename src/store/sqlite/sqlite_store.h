@@ -90,6 +90,18 @@ public:
     Result<std::int64_t> add_download(const Download& download) override;
     Result<std::vector<Download>> downloads_for(const std::string& candidate_id,
                                                 int limit) override;
+    Result<void> add_api_key(const ApiKey& key) override;
+    Result<bool> add_first_api_key(const ApiKey& key) override;
+    Result<std::optional<ApiKey>> find_api_key_by_hash(const std::string& hash) override;
+    Result<std::vector<ApiKey>> list_api_keys() override;
+    Result<ApiKey> revoke_api_key(const std::string& id, std::int64_t now_ms) override;
+    Result<void> touch_api_key(const std::string& id, std::int64_t now_ms) override;
+    Result<std::optional<IdempotentResponse>> claim_idempotency_key(
+        const IdempotentResponse& claim, std::int64_t expire_before_ms,
+        std::int64_t stale_before_ms) override;
+    Result<void> complete_idempotency_key(const IdempotentResponse& response) override;
+    Result<void> release_idempotency_key(const std::string& scope,
+                                         const std::string& key) override;
     ChangeSignal& stream_signal() override;
     ChangeSignal& delivery_signal() override;
 

@@ -1118,6 +1118,7 @@ TEST_F(SqliteStoreTest, SchemaOneDatabaseIsMigratedKeepingItsData) {
     const char* downgrade = R"sql(
         DROP TABLE dead_letters; DROP TABLE delivery_attempts; DROP TABLE suppressions;
         DROP TABLE assignments; DROP TABLE downloads;
+        DROP TABLE api_keys; DROP TABLE idempotency_keys;
         DROP TABLE deliveries;
         CREATE TABLE deliveries (
             candidate_id TEXT NOT NULL, kind TEXT NOT NULL, recipient TEXT NOT NULL,
@@ -1160,7 +1161,8 @@ TEST_F(SqliteStoreTest, SchemaThreeDatabaseGetsTheVersionFourTables) {
     sqlite3* raw = nullptr;
     ASSERT_EQ(sqlite3_open(db_path().c_str(), &raw), SQLITE_OK);
     ASSERT_EQ(sqlite3_exec(raw,
-                           "DROP TABLE assignments; DROP TABLE downloads; PRAGMA user_version = 3;",
+                           "DROP TABLE assignments; DROP TABLE downloads; DROP TABLE api_keys; "
+                           "DROP TABLE idempotency_keys; PRAGMA user_version = 3;",
                            nullptr, nullptr, nullptr),
               SQLITE_OK);
     sqlite3_close(raw);
@@ -1168,6 +1170,132 @@ TEST_F(SqliteStoreTest, SchemaThreeDatabaseGetsTheVersionFourTables) {
     EXPECT_TRUE(store().list_assignments().value().empty());
     EXPECT_TRUE(store().add_download({0, "c", "a", 1, "127.0.0.1"}));
     EXPECT_TRUE(store().get_delivery("kept", "assignment").value().has_value());
+}
+
+// A database at schema 4 gets the API key and idempotency tables of version 5, keeping its data.
+TEST_F(SqliteStoreTest, SchemaFourDatabaseGetsTheVersionFiveTables) {
+    ASSERT_TRUE(store().add_delivery(delivery_for("kept", 0)));
+    store_.reset();
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(db_path().c_str(), &raw), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(raw,
+                           "DROP TABLE api_keys; DROP TABLE idempotency_keys; "
+                           "PRAGMA user_version = 4;",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(raw);
+    reopen();
+    EXPECT_TRUE(store().list_api_keys().value().empty());
+    EXPECT_TRUE(store().get_delivery("kept", "assignment").value().has_value());
+}
+
+ApiKey api_key(const std::string& id, Role role = Role::recruiter) {
+    ApiKey k;
+    k.id = id;
+    k.name = "label " + id;
+    k.role = role;
+    k.hash = sha256_hex("secret-" + id);
+    return k;
+}
+
+// A key is found by the hash of its secret only, keeps its role and label, survives a reopen,
+// and a second key with the same id or secret is refused.
+TEST_F(SqliteStoreTest, ApiKeyIsFoundByItsHashAndIsUnique) {
+    ASSERT_TRUE(store().add_api_key(api_key("k1", Role::admin)));
+    reopen();
+    auto found = store().find_api_key_by_hash(sha256_hex("secret-k1")).value();
+    ASSERT_TRUE(found);
+    EXPECT_EQ(found->id, "k1");
+    EXPECT_EQ(found->role, Role::admin);
+    EXPECT_EQ(found->name, "label k1");
+    EXPECT_EQ(found->created_ms, clock_.now_ms());
+    EXPECT_EQ(found->last_used_ms, 0);
+    EXPECT_EQ(found->revoked_ms, 0);
+    EXPECT_FALSE(store().find_api_key_by_hash(sha256_hex("secret-k2")).value());
+    auto same_id = api_key("k1");
+    same_id.hash = sha256_hex("other");
+    EXPECT_EQ(store().add_api_key(same_id).error().code, Errc::conflict);
+    auto same_secret = api_key("k1");
+    same_secret.id = "k9";
+    EXPECT_EQ(store().add_api_key(same_secret).error().code, Errc::conflict);
+    ApiKey empty;
+    EXPECT_EQ(store().add_api_key(empty).error().code, Errc::invalid_argument);
+}
+
+// The first-start key is stored only into an empty key table.
+TEST_F(SqliteStoreTest, FirstApiKeyIsAddedOnlyWhenThereIsNone) {
+    EXPECT_TRUE(store().add_first_api_key(api_key("first", Role::admin)).value());
+    EXPECT_FALSE(store().add_first_api_key(api_key("second", Role::admin)).value());
+    auto keys = store().list_api_keys().value();
+    ASSERT_EQ(keys.size(), 1u);
+    EXPECT_EQ(keys[0].id, "first");
+}
+
+// Revoking keeps the key listed with its revocation time (a second revoke keeps the first
+// time); a use is recorded; unknown ids are not_found.
+TEST_F(SqliteStoreTest, ApiKeyIsRevokedAndTouched) {
+    ASSERT_TRUE(store().add_api_key(api_key("a")));
+    clock_.advance(5s);
+    ASSERT_TRUE(store().add_api_key(api_key("b")));
+    ASSERT_TRUE(store().touch_api_key("a", clock_.now_ms()));
+    const auto revoked_at = clock_.now_ms() + 1000;
+    EXPECT_EQ(store().revoke_api_key("a", revoked_at).value().revoked_ms, revoked_at);
+    EXPECT_EQ(store().revoke_api_key("a", revoked_at + 5000).value().revoked_ms, revoked_at);
+    auto keys = store().list_api_keys().value();
+    ASSERT_EQ(keys.size(), 2u);
+    EXPECT_EQ(keys[0].id, "a");
+    EXPECT_EQ(keys[0].last_used_ms, clock_.now_ms());
+    EXPECT_EQ(keys[0].revoked_ms, revoked_at);
+    EXPECT_EQ(keys[1].revoked_ms, 0);
+    EXPECT_EQ(store().revoke_api_key("nope", 1).error().code, Errc::not_found);
+    EXPECT_EQ(store().touch_api_key("nope", 1).error().code, Errc::not_found);
+}
+
+IdempotentResponse idempotency_claim(const std::string& key, const std::string& hash,
+                                     std::int64_t at_ms) {
+    IdempotentResponse r;
+    r.scope = "k1 POST /candidates";
+    r.key = key;
+    r.request_hash = hash;
+    r.created_ms = at_ms;
+    return r;
+}
+
+// The first claim wins; its completed answer (status, body, headers) comes back to later
+// claims; an unfinished claim is reported as such until it is stale; expired entries go.
+TEST_F(SqliteStoreTest, IdempotencyKeyIsClaimedCompletedReplayedAndExpires) {
+    const auto t0 = clock_.now_ms();
+    EXPECT_FALSE(store().claim_idempotency_key(idempotency_claim("r1", "h1", t0), 0, 0).value());
+    auto pending = store().claim_idempotency_key(idempotency_claim("r1", "h1", t0), 0, 0).value();
+    ASSERT_TRUE(pending);
+    EXPECT_EQ(pending->status, 0);
+    EXPECT_EQ(pending->request_hash, "h1");
+    auto done = idempotency_claim("r1", "h1", t0);
+    done.status = 201;
+    done.content_type = "application/json";
+    done.body = R"({"candidateId":"c1"})";
+    done.headers = {{"Location", "/candidates/c1"}};
+    ASSERT_TRUE(store().complete_idempotency_key(done));
+    auto replay = store().claim_idempotency_key(idempotency_claim("r1", "h2", t0 + 1), 0,
+                                                t0 + 10).value();
+    ASSERT_TRUE(replay);
+    EXPECT_EQ(replay->status, 201);
+    EXPECT_EQ(replay->request_hash, "h1");
+    EXPECT_EQ(replay->body, done.body);
+    EXPECT_EQ(replay->headers, done.headers);
+
+    // An unfinished claim older than the stale bound is taken over by the next request.
+    EXPECT_FALSE(store().claim_idempotency_key(idempotency_claim("r2", "h", t0), 0, 0).value());
+    EXPECT_FALSE(
+        store().claim_idempotency_key(idempotency_claim("r2", "h", t0 + 100), 0, t0 + 50).value());
+    // Released claims and expired answers are gone.
+    ASSERT_TRUE(store().release_idempotency_key("k1 POST /candidates", "r2"));
+    EXPECT_FALSE(store().claim_idempotency_key(idempotency_claim("r2", "h", t0), 0, 0).value());
+    EXPECT_FALSE(store()
+                     .claim_idempotency_key(idempotency_claim("r1", "h1", t0 + 2), t0 + 1, 0)
+                     .value());
+    EXPECT_EQ(store().complete_idempotency_key(idempotency_claim("zz", "h", 1)).error().code,
+              Errc::invalid_argument);
 }
 
 // An uploaded zip comes back byte for byte (NULs included), with its size and digest; a
