@@ -11,6 +11,7 @@ end
 function init(args)
   thread_id = tid
   run_id = args[1] or "run"
+  api_key = args[2] or ""
 end
 
 function request()
@@ -18,5 +19,6 @@ function request()
   local body = string.format(
     '{"fullname":"Bench Candidate","email":"b%s-%d-%d@example.com","skills":"java","experience":%d}',
     run_id, thread_id, counter, counter % 12)
-  return wrk.format("POST", "/candidates", {["Content-Type"] = "application/json"}, body)
+  return wrk.format("POST", "/candidates",
+                    {["Content-Type"] = "application/json", ["x-api-key"] = api_key}, body)
 end

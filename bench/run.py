@@ -26,6 +26,7 @@ BINARY = os.environ.get("HIRESTREAM_BIN", os.path.join(REPO, "build", "hirestrea
 DURATION = int(os.environ.get("BENCH_SECONDS", "10"))
 CONNECTIONS = 64
 MAIL_MESSAGES = int(os.environ.get("BENCH_MAIL_MESSAGES", "2000"))
+API_KEY = "hs_bench_" + "k" * 32  # seeded as the admin key of each benchmarked server
 
 
 def free_port():
@@ -48,6 +49,8 @@ def wait_port(port, timeout=20):
 def http(method, url, body=None, headers=None, timeout=10):
     data = json.dumps(body).encode() if isinstance(body, (dict, list)) else body
     req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+    if "x-api-key" not in {k.lower() for k in (headers or {})}:
+        req.add_header("x-api-key", API_KEY)
     if data is not None and "Content-Type" not in (headers or {}):
         req.add_header("Content-Type", "application/json")
     with urllib.request.urlopen(req, timeout=timeout) as r:
@@ -103,7 +106,8 @@ class Hirestream:
         env = dict(os.environ, HIRESTREAM_LISTEN=f"127.0.0.1:{self.port}",
                    HIRESTREAM_DATA=os.path.join(workdir, "data"),
                    HIRESTREAM_OUTBOX=os.path.join(workdir, "outbox"),
-                   HIRESTREAM_LOG_LEVEL="warn", HIRESTREAM_PUBLIC_URL="http://127.0.0.1")
+                   HIRESTREAM_LOG_LEVEL="warn", HIRESTREAM_PUBLIC_URL="http://127.0.0.1",
+                   HIRESTREAM_ADMIN_KEY=API_KEY)
         env.pop("HIRESTREAM_SMTP_URL", None)
         if smtp_url:
             env["HIRESTREAM_SMTP_URL"] = smtp_url
@@ -154,7 +158,7 @@ def bench_ingest(tmp):
     """Item 1: durable ingest, function disabled; bare-HTTP ceiling; dynalite's PutItem."""
     hs = Hirestream(os.path.join(tmp, "ingest"), function_enabled=False)
     idle_rss = rss_kib(hs.proc.pid)
-    ingest = wrk(hs.url + "/candidates", "post_candidate.lua", [str(os.getpid())])
+    ingest = wrk(hs.url + "/candidates", "post_candidate.lua", [str(os.getpid()), API_KEY])
     bare = wrk(hs.url + "/healthz")
     peak_rss = rss_kib(hs.proc.pid, "VmHWM")
     status, body = http("GET", hs.url + "/metrics")
