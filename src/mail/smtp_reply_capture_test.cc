@@ -33,8 +33,8 @@ TEST(SmtpReplyCapture, ReplacesControlCharacters) {
     EXPECT_EQ(reply.text(), "550 a?[31mb?");
 }
 
-// Found by fuzz_smtp_reply: each continuation line added a space past the bound, so a server
-// sending endless "250-x" lines grew the kept reply without limit.
+// Found writing fuzz_smtp_reply's bound check: each continuation line added a space past the
+// bound, so a server sending endless "250-x" lines grew the kept reply without limit.
 TEST(SmtpReplyCapture, StaysWithinBoundOverManyContinuationLines) {
     SmtpReplyCapture reply;
     for (int i = 0; i < 5000; ++i) reply.add("250-xy\r\n");
