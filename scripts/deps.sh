@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what hirestream needs from Debian 12's packages, only when something is missing.
-# Usage: scripts/deps.sh [build|test]
+# Usage: scripts/deps.sh [build|test]; HIRESTREAM_FUZZ_DEPS=1 with test adds fuzz_packages.
 set -euo pipefail
 
 build_packages=(
@@ -11,12 +11,16 @@ build_packages=(
   libgtest-dev libgmock-dev
 )
 test_packages=(python3 python3-aiosmtpd python3-pytest openssl)
+# The sanitizer builds and the libFuzzer targets (scripts/fuzz.sh) use clang and its runtimes.
+fuzz_packages=(clang libclang-rt-14-dev)
 
 wanted=("${build_packages[@]}")
 if [ "${1:-build}" = "test" ]; then
   wanted+=("${test_packages[@]}")
   # The process-handler tests run a Node.js handler, as the tutorial's function was written.
   command -v node >/dev/null 2>&1 || wanted+=(nodejs)
+  # Only when the sanitizer or fuzz stages run (scripts/test.sh in CI, scripts/fuzz.sh).
+  if [ "${HIRESTREAM_FUZZ_DEPS:-0}" = "1" ]; then wanted+=("${fuzz_packages[@]}"); fi
 fi
 
 missing=()

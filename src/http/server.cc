@@ -16,11 +16,11 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/url/parse.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "http/error_response.h"
+#include "http/request_target.h"
 
 namespace hirestream::http {
 namespace {
@@ -29,18 +29,6 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
-
-// Fills method, path and query from the request target; false when the target is malformed.
-bool parse_target(std::string_view target, Request& out) {
-    auto url = boost::urls::parse_origin_form(target);
-    if (!url) return false;
-    out.path = std::string(url->path());  // decoded
-    if (out.path.empty()) out.path = "/";
-    for (auto param : url->params()) {
-        out.query[std::string(param.key)] = std::string(param.value);
-    }
-    return true;
-}
 
 // Malformed requests are logged at warn, at most once a second with how many more were refused
 // meanwhile, so a flood of garbage cannot flood the log.

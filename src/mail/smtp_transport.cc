@@ -17,13 +17,13 @@
 #include <utility>
 #include <vector>
 
+#include "mail/smtp_reply_capture.h"
+
 namespace hirestream::mail {
 namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 
-// Longest server reply kept for SendOutcome::detail.
-constexpr std::size_t kMaxReplyText = 512;
 constexpr int kMaxPoolSize = 64;
 
 void init_curl_once() {
@@ -97,67 +97,12 @@ bool is_envelope_address(std::string_view address) {
            });
 }
 
-// The last SMTP reply the server sent, assembled from libcurl's debug callback
-// (CURLINFO_HEADER_IN carries server reply lines). A multi-line reply ("550-a", "550 b",
-// RFC 5321 4.2.1) becomes "550 a b". Frozen once libcurl sends QUIT: after a refusal libcurl
-// ends the session itself, and "221 Bye" would otherwise replace the reply that matters.
-// Bounded, and stripped of control characters since it ends up in logs and the UI.
-class ReplyCapture {
-  public:
-    void reset() {
-        text_.clear();
-        complete_ = true;
-        frozen_ = false;
-    }
-
-    void freeze() { frozen_ = true; }
-
-    void add(std::string_view data) {
-        while (!frozen_ && !data.empty()) {
-            const std::size_t eol = data.find('\n');
-            std::string_view line = data.substr(0, eol);
-            data = eol == std::string_view::npos ? std::string_view() : data.substr(eol + 1);
-            if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-            if (line.empty()) continue;
-            add_line(line);
-        }
-    }
-
-    const std::string& text() const { return text_; }
-
-  private:
-    void add_line(std::string_view line) {
-        const bool continued = line.size() > 3 && line[3] == '-';
-        if (complete_) {
-            text_.clear();
-            append(line.substr(0, 3));
-        }
-        if (line.size() > 4) {
-            text_ += ' ';
-            append(line.substr(4));
-        }
-        complete_ = !continued;
-    }
-
-    void append(std::string_view text) {
-        for (char c : text) {
-            if (text_.size() >= kMaxReplyText) return;
-            const auto u = static_cast<unsigned char>(c);
-            text_.push_back(u >= 0x20 && u < 0x7f ? c : '?');
-        }
-    }
-
-    std::string text_;
-    bool complete_ = true;
-    bool frozen_ = false;
-};
-
 // One pooled connection: a curl easy handle (which keeps its SMTP connection open between
 // transfers) and the buffers libcurl writes into during a transfer.
 struct Connection {
     CURL* easy = nullptr;
     std::array<char, CURL_ERROR_SIZE> error{};
-    ReplyCapture reply;
+    SmtpReplyCapture reply;
 
     Connection() = default;
     Connection(const Connection&) = delete;
@@ -189,7 +134,7 @@ std::size_t read_upload(char* buffer, std::size_t size, std::size_t count, void*
 // (CURLINFO_HEADER_OUT) only QUIT is recognized; none is stored, since AUTH carries the
 // credentials.
 int on_debug(CURL* /*easy*/, curl_infotype type, char* data, std::size_t size, void* user) {
-    auto* reply = static_cast<ReplyCapture*>(user);
+    auto* reply = static_cast<SmtpReplyCapture*>(user);
     try {
         if (type == CURLINFO_HEADER_IN) {
             reply->add(std::string_view(data, size));

@@ -95,33 +95,6 @@ size_t on_header(char* data, size_t size, size_t count, void* user) {
     return n;
 }
 
-// RFC 9110 10.2.3: Retry-After = HTTP-date / delay-seconds. An HTTP-date is measured against
-// the answer's own Date header when there is one (RFC 9110 6.6.1: origin servers with a clock
-// send it), which makes the delay immune to skew between the server's clock and ours.
-std::optional<milliseconds> parse_retry_after(const Answer& answer, const Clock& clock) {
-    if (!answer.retry_after) return std::nullopt;
-    const std::string_view value = *answer.retry_after;
-    if (value.empty()) return std::nullopt;
-    if (std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-        // More than 6 digits is beyond the clamp anyway; this keeps stoll from overflowing.
-        if (value.size() > 6) return milliseconds(kMaxRetryAfter);
-        const std::chrono::seconds delay(std::stoll(std::string(value)));
-        return milliseconds(std::min(delay, kMaxRetryAfter));
-    }
-    // curl_getdate accepts the three formats RFC 9110 5.6.7 requires recipients to parse
-    // (IMF-fixdate, RFC 850, asctime).
-    const time_t at = curl_getdate(answer.retry_after->c_str(), nullptr);
-    if (at == -1) return std::nullopt;
-    std::int64_t reference_s = clock.now_ms() / 1000;
-    if (answer.date) {
-        const time_t date = curl_getdate(answer.date->c_str(), nullptr);
-        if (date != -1) reference_s = date;
-    }
-    const std::chrono::seconds delay(std::clamp<std::int64_t>(
-        static_cast<std::int64_t>(at) - reference_s, 0, kMaxRetryAfter.count()));
-    return milliseconds(delay);
-}
-
 // The first bytes of an error body as one log-safe line, cut on a UTF-8 character boundary.
 std::string one_line_snippet(std::string_view body) {
     std::size_t end = std::min(body.size(), kErrorSnippetBytes);
@@ -174,6 +147,34 @@ std::string header_safe(std::string_view value) {
 }
 
 }  // namespace
+
+// RFC 9110 10.2.3: Retry-After = HTTP-date / delay-seconds. An HTTP-date is measured against
+// the answer's own Date header when there is one (RFC 9110 6.6.1: origin servers with a clock
+// send it), which makes the delay immune to skew between the server's clock and ours.
+std::optional<milliseconds> parse_retry_after(const std::string& value,
+                                              const std::optional<std::string>& date,
+                                              const Clock& clock) {
+    if (value.empty()) return std::nullopt;
+    if (std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+        // More than 6 digits is beyond the clamp anyway; this keeps stoll from overflowing.
+        if (value.size() > 6) return milliseconds(kMaxRetryAfter);
+        const std::chrono::seconds delay(std::stoll(value));
+        return milliseconds(std::min(delay, kMaxRetryAfter));
+    }
+    // curl_getdate accepts the three formats RFC 9110 5.6.7 requires recipients to parse
+    // (IMF-fixdate, RFC 850, asctime).
+    const time_t at = curl_getdate(value.c_str(), nullptr);
+    if (at == -1) return std::nullopt;
+    std::int64_t reference_s = clock.now_ms() / 1000;
+    if (date) {
+        const time_t d = curl_getdate(date->c_str(), nullptr);
+        if (d != -1) reference_s = d;
+    }
+    const std::chrono::seconds delay(std::clamp<std::int64_t>(
+        static_cast<std::int64_t>(at) - reference_s, 0, kMaxRetryAfter.count()));
+    return milliseconds(delay);
+}
+
 
 WebhookFunction::WebhookFunction(FunctionSpec spec)
     : spec_(std::move(spec)), clock_(system_clock_), log_url_(redacted_url(spec_.handler)) {
@@ -250,7 +251,9 @@ InvokeResult WebhookFunction::invoke(const Batch& batch, const InvocationContext
     long status = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
 
-    result.retry_after = parse_retry_after(answer, clock_);
+    result.retry_after =
+        answer.retry_after ? parse_retry_after(*answer.retry_after, answer.date, clock_)
+                           : std::nullopt;
     if (rc == CURLE_OK && !answer.too_large) {
         if (status >= 200 && status <= 299) {
             result.response = std::move(answer.body);

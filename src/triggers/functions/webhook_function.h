@@ -22,12 +22,22 @@
 // Lifecycle: stateless between invocations (one libcurl handle per call; no connection reuse).
 // Thread-safety: invoke() may run concurrently on any threads.
 
+#include <chrono>
+#include <optional>
 #include <string>
 
 #include "common/clock.h"
 #include "triggers/function.h"
 
 namespace hirestream::triggers {
+
+// The delay a Retry-After header value asks for (RFC 9110 10.2.3): delay-seconds, or an
+// HTTP-date (the three formats of RFC 9110 5.6.7) measured against `date`, the answer's Date
+// header, when that parses, else against `clock`. Clamped to [0, 15 min]; nullopt when the
+// value is empty or neither form. Pure apart from reading `clock`; thread-safe.
+std::optional<std::chrono::milliseconds> parse_retry_after(const std::string& value,
+                                                           const std::optional<std::string>& date,
+                                                           const Clock& clock);
 
 class WebhookFunction final : public Function {
   public:
