@@ -24,9 +24,9 @@ const hirestream::http::Router& router() {
         };
         for (const char* pattern : {"/candidates", "/candidates/{id}", "/streams/{table}/records",
                                     "/d/{token}", "/functions/{name}/dead-letters/{id}/redrive"}) {
-            r.add("GET", pattern, ok);
+            r.add("GET", pattern, hirestream::http::Access::open, ok);
         }
-        r.add("PUT", "/assignments/{name}", ok, 1024);
+        r.add("PUT", "/assignments/{name}", hirestream::http::Access::open, ok, 1024);
         return r;
     }();
     return r;

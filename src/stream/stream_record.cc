@@ -102,11 +102,26 @@ Result<store::ChangeRecord> parse_stream_record(const boost::json::value& value)
     if (const auto* old = d->if_contains("OldImage"); old && old->is_object()) {
         r.old_image = old->as_object();
     }
+    // Non-throwing conversions, with ranges: a negative size or a fractional or huge time from
+    // outside must be an error, not an exception (or an overflow when scaled to ms).
     if (const auto* t = d->if_contains("ApproximateCreationDateTime"); t && t->is_number()) {
-        r.created_ms = t->to_number<std::int64_t>() * 1000;
+        boost::system::error_code ec;
+        const auto seconds = t->to_number<std::int64_t>(ec);
+        constexpr std::int64_t kMaxSeconds = 100'000'000'000;  // year 5138; *1000 cannot overflow
+        if (ec || seconds < 0 || seconds > kMaxSeconds) {
+            return fail(Errc::invalid_argument, "must be whole epoch seconds",
+                        "dynamodb.ApproximateCreationDateTime");
+        }
+        r.created_ms = seconds * 1000;
     }
     if (const auto* size = d->if_contains("SizeBytes"); size && size->is_number()) {
-        r.size_bytes = size->to_number<std::size_t>();
+        boost::system::error_code ec;
+        const auto bytes = size->to_number<std::int64_t>(ec);
+        if (ec || bytes < 0) {
+            return fail(Errc::invalid_argument, "must be a whole number of bytes, not negative",
+                        "dynamodb.SizeBytes");
+        }
+        r.size_bytes = static_cast<std::size_t>(bytes);
     }
     if (const auto* view = text(*d, "StreamViewType")) {
         auto type = store::parse_view_type(*view);

@@ -67,6 +67,33 @@ TEST(StreamRecord, ParseIsTheInverseOfRender) {
 }
 
 // Sequence numbers must sort as numbers and as text, and parse back.
+// A record from outside (`hirestream invoke --path`, a redrive) with a negative size or a
+// fractional or huge creation time is an error naming the field, never an exception (found by
+// the stream_record fuzz target: SizeBytes -2 threw from boost::json).
+TEST(StreamRecord, BadNumbersAreErrorsNamingTheField) {
+    store::ChangeRecord r;
+    r.sequence = 2;
+    r.event_name = store::EventName::remove;
+    r.keys = boost::json::parse(R"({"id":{"S":"a"}})").as_object();
+    r.size_bytes = 10;
+    const auto good = to_stream_record(r, identity());
+    const std::pair<const char*, boost::json::value> cases[] = {
+        {"SizeBytes", boost::json::value(-2)},
+        {"SizeBytes", boost::json::value(1.5)},
+        {"ApproximateCreationDateTime", boost::json::value(1.5e300)},
+        {"ApproximateCreationDateTime", boost::json::value(-1)},
+        {"ApproximateCreationDateTime", boost::json::value(1700000000.5)},
+    };
+    for (const auto& [field, bad] : cases) {
+        auto record = good;
+        record["dynamodb"].as_object()[field] = bad;
+        auto parsed = parse_stream_record(record);
+        ASSERT_FALSE(parsed) << field << " " << boost::json::serialize(bad);
+        EXPECT_EQ(parsed.error().field, std::string("dynamodb.") + field);
+    }
+    EXPECT_TRUE(parse_stream_record(good));
+}
+
 TEST(StreamRecord, SequenceNumbersAreFixedWidthAndRoundTrip) {
     const auto a = format_sequence_number(9);
     const auto b = format_sequence_number(10);

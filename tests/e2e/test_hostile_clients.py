@@ -2,6 +2,7 @@
 10,000 idle connections. hirestream keeps answering health checks and valid requests, with
 bounded memory, and its log says what it refused."""
 
+import os
 import resource
 import socket
 import time
@@ -161,8 +162,10 @@ def test_ten_thousand_idle_connections_keep_memory_bounded(launcher, many_files)
             assert healthy(hs)
         valid_post(hs)
         during = rss_kib(hs.proc.pid)
-        # A socket and a small session each; 64 MiB is the project's cap under load.
-        assert during < 64 * 1024, (before, during)
+        # A socket and a small session each; 64 MiB is the project's cap under load. Under
+        # AddressSanitizer (its shadow memory and quarantine) RSS says nothing about ours.
+        if not os.environ.get("ASAN_OPTIONS"):
+            assert during < 64 * 1024, (before, during)
     finally:
         for s in idle:
             s.close()
