@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <optional>
 #include <sstream>
 #include <thread>
@@ -171,6 +172,19 @@ int logs(const CommonOptions& o, const std::string& function, bool tail, const s
     return 0;
 }
 
+// The database of the config's data folder, for CLI commands that work on it directly
+// (the server need not run). Prints why and returns nullptr when it cannot be opened.
+std::unique_ptr<store::SqliteStore> open_store(const config::Config& config, const Clock& clock) {
+    std::error_code fs_ec;
+    std::filesystem::create_directories(config.data_dir, fs_ec);
+    auto store = store::SqliteStore::open({config.data_dir + "/hirestream.db"}, clock);
+    if (!store) {
+        std::cerr << "data.dir: " << store.error().message << "\n";
+        return nullptr;
+    }
+    return std::move(*store);
+}
+
 // `serverless invoke local`: one invocation with a given event, its log lines and its answer.
 int invoke(const CommonOptions& o, const std::string& function, const std::string& path) {
     auto config = load(o);
@@ -204,14 +218,9 @@ int invoke(const CommonOptions& o, const std::string& function, const std::strin
         return kExitConfig;
     }
     SystemClock clock;
-    std::error_code fs_ec;
-    std::filesystem::create_directories(config->data_dir, fs_ec);
-    auto store = store::SqliteStore::open({config->data_dir + "/hirestream.db"}, clock);
-    if (!store) {
-        std::cerr << "data.dir: " << store.error().message << "\n";
-        return kExitFailure;
-    }
-    auto table = (*store)->ensure_table(config->candidates.spec);
+    auto store = open_store(*config, clock);
+    if (!store) return kExitFailure;
+    auto table = store->ensure_table(config->candidates.spec);
     if (!table) {
         std::cerr << "tables.candidates: " << table.error().message << "\n";
         return kExitFailure;
@@ -228,7 +237,7 @@ int invoke(const CommonOptions& o, const std::string& function, const std::strin
         }
         batch.records.push_back(std::move(*parsed));
     }
-    auto function_impl = app::make_function(*fn, *config, **store, clock);
+    auto function_impl = app::make_function(*fn, *config, *store, clock);
     triggers::InvocationContext context;
     context.request_id = new_uuid();
     context.timeout = std::chrono::seconds(fn->timeout_seconds);
@@ -263,8 +272,9 @@ int invoke(const CommonOptions& o, const std::string& function, const std::strin
 // One API call for a CLI command: the answer when its status is `ok_status`, else nullopt after
 // printing why.
 std::optional<app::ApiResponse> call_api(app::ApiClient& client, const std::string& method,
-                                         const std::string& path, int ok_status = 200) {
-    auto r = client.request(method, path);
+                                         const std::string& path, int ok_status = 200,
+                                         const std::string& body = {}) {
+    auto r = client.request(method, path, body);
     if (!r) {
         std::cerr << r.error().message << "\n";
         return std::nullopt;
@@ -281,19 +291,11 @@ int functions(const CommonOptions& o, const std::string& url, const std::string&
     auto config = load(o);
     if (!config) return kExitConfig;
     app::ApiClient client(base_url(*config, url), cli_api_key(*config));
-    Result<app::ApiResponse> r = action.empty()
-                                     ? client.request("GET", "/functions")
-                                     : client.request("PATCH", "/functions/" + name,
-                                                      action == "enable" ? R"({"enabled":true})"
-                                                                         : R"({"enabled":false})");
-    if (!r) {
-        std::cerr << r.error().message << "\n";
-        return kExitFailure;
-    }
-    if (r->status != 200) {
-        std::cerr << app::api_error_message(*r) << "\n";
-        return kExitFailure;
-    }
+    auto r = action.empty()
+                 ? call_api(client, "GET", "/functions")
+                 : call_api(client, "PATCH", "/functions/" + name, 200,
+                            action == "enable" ? R"({"enabled":true})" : R"({"enabled":false})");
+    if (!r) return kExitFailure;
     auto v = json::parse(r->body);
     json::array list;
     if (action.empty()) {
@@ -392,13 +394,8 @@ int keys(const CommonOptions& o, const std::string& action, const std::string& r
     if (!config) return kExitConfig;
     init_logging("warn", config->log_format);
     SystemClock clock;
-    std::error_code fs_ec;
-    std::filesystem::create_directories(config->data_dir, fs_ec);
-    auto store = store::SqliteStore::open({config->data_dir + "/hirestream.db"}, clock);
-    if (!store) {
-        std::cerr << "data.dir: " << store.error().message << "\n";
-        return kExitFailure;
-    }
+    auto store = open_store(*config, clock);
+    if (!store) return kExitFailure;
     if (action == "create") {
         const auto role = store::parse_role(role_text);
         if (!role) {
@@ -406,7 +403,7 @@ int keys(const CommonOptions& o, const std::string& action, const std::string& r
             return kExitConfig;
         }
         auto issued = http::issue_api_key(*role, name, clock.now_ms());
-        if (auto added = (*store)->add_api_key(issued.key); !added) {
+        if (auto added = store->add_api_key(issued.key); !added) {
             std::cerr << added.error().message << "\n";
             return kExitFailure;
         }
@@ -416,7 +413,7 @@ int keys(const CommonOptions& o, const std::string& action, const std::string& r
         return 0;
     }
     if (action == "revoke") {
-        auto revoked = (*store)->revoke_api_key(id, clock.now_ms());
+        auto revoked = store->revoke_api_key(id, clock.now_ms());
         if (!revoked) {
             std::cerr << revoked.error().message << "\n";
             return kExitFailure;
@@ -424,7 +421,7 @@ int keys(const CommonOptions& o, const std::string& action, const std::string& r
         std::cerr << "key " << id << " revoked\n";
         return 0;
     }
-    auto list = (*store)->list_api_keys();
+    auto list = store->list_api_keys();
     if (!list) {
         std::cerr << list.error().message << "\n";
         return kExitFailure;
