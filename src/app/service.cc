@@ -250,8 +250,11 @@ Result<StartInfo> Service::start() {
             auto e = s.retention->last_error();
             return e ? e->message : std::string();
         },
-        &s.metrics, c.auth.metrics_require_key});
+        &s.metrics, c.auth.metrics_require_key, c.rules, c.default_assignment,
+        c.mail.smtp_url.empty() ? c.mail.outbox_dir : std::string(),
+        (fs::path(c.data_dir) / "logs").string()});
     http::add_api_routes(s.router, *s.api);
+    http::add_web_app_routes(s.router);
     s.guard = std::make_unique<http::ApiKeyGuard>(*s.store, s.clock, c.auth.failures_per_minute);
     s.router.set_guard([&s](http::Request& r, http::Access a) { return s.guard->check(r, a); });
     s.router.set_cors_origins(c.server.cors_origins);
@@ -318,8 +321,7 @@ Result<StartInfo> Service::start() {
     s.worker = std::make_unique<mail::DeliveryWorker>(*s.store, *s.transport, s.clock, wo);
     if (auto started = s.worker->start(); !started) return fail(started.error());
 
-    s.invocation_log = std::make_unique<triggers::InvocationLog>(
-        (fs::path(c.data_dir) / "logs").string(), s.clock);
+    s.invocation_log = std::make_unique<triggers::InvocationLog>(s.api->log_dir, s.clock);
     for (const auto& fn : c.functions) {
         s.functions.push_back(make_function(fn, c, *s.store, s.clock));
         for (std::size_t i = 0; i < fn.stream_events.size(); ++i) {

@@ -8,6 +8,7 @@
 
 #include "common/clock.h"
 #include "common/metrics.h"
+#include "config/config.h"
 #include "mail/assignment_catalog.h"
 #include "mail/download_link.h"
 #include "store/store.h"
@@ -31,6 +32,10 @@ struct ApiContext {
     std::function<std::string()> health_problem;         // empty when healthy
     MetricsRegistry* metrics = nullptr;                   // optional: per-table write counters
     bool metrics_require_key = false;                     // auth.metricsRequireKey
+    std::vector<config::Rule> rules;                      // first match wins (GET /rules)
+    std::string default_assignment;
+    std::string outbox_dir;  // where mail is written (GET /outbox); empty when it goes to SMTP
+    std::string log_dir;     // the functions' invocation logs (GET /functions/{name}/logs)
 };
 
 }  // namespace hirestream::http

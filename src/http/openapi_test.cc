@@ -39,7 +39,7 @@ TEST(OpenApi, DocumentsEveryRegisteredRouteAndNothingElse) {
     ManualClock clock;
     auto store = store::SqliteStore::open({(dir / "h.db").string()}, clock).value();
     ApiContext ctx{*store, clock, "candidates-test", {}, 1, 64 * 1024, nullptr, nullptr,
-                   1024, {}, {}, {}, nullptr, false};
+                   1024, {}, {}, {}, nullptr, false, {}, "assignment1", {}, {}};
     Router router;
     add_api_routes(router, ctx);
 

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <ctime>
@@ -31,6 +32,11 @@ constexpr std::string_view kTempPrefix = ".tmp-";
 // below NAME_MAX (255).
 constexpr std::size_t kMaxIdPart = 100;
 
+bool is_id_char(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '.' || c == '_' || c == '@' || c == '-';
+}
+
 // The file name's id part: only [A-Za-z0-9._@-], so no separator or control character from a
 // message id reaches the file system. When sanitizing or cutting changed the id, a hash of the
 // original is appended so two distinct ids never share a file.
@@ -38,8 +44,7 @@ std::string id_part(std::string_view message_id) {
     std::string out;
     bool changed = false;
     for (char c : message_id) {
-        const bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                          (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '@' || c == '-';
+        const bool keep = is_id_char(c);
         out.push_back(keep ? c : '_');
         changed = changed || !keep;
     }
@@ -155,6 +160,13 @@ Result<void> write_atomically(const std::string& folder, const std::string& name
 const SystemClock kClock{};
 
 }  // namespace
+
+bool is_outbox_file_name(std::string_view name) {
+    const std::string_view id = id_part_of(name);
+    // The id part is at most kMaxIdPart plus "-" and a 16-digit hash.
+    return !id.empty() && id.size() <= kMaxIdPart + 17 &&
+           std::all_of(id.begin(), id.end(), is_id_char);
+}
 
 OutboxTransport::OutboxTransport(std::string folder) : folder_(std::move(folder)) {
     std::error_code ec;

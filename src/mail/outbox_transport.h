@@ -7,6 +7,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <string_view>
 
 #include "mail/transport.h"
 
@@ -27,5 +28,10 @@ private:
     std::mutex files_mutex_;
     std::map<std::string, std::string> files_by_id_;
 };
+
+// True for a name OutboxTransport writes: "<YYYYMMDDTHHMMSS.mmmZ>-<id>.eml" with an id part of
+// [A-Za-z0-9._@-] only, so it names a file inside the folder and nothing else (no separator,
+// no leading dot). Readers of the folder accept no other name.
+bool is_outbox_file_name(std::string_view name);
 
 }  // namespace hirestream::mail

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "mail/message.h"
+#include "mail/outbox_folder.h"
 
 namespace hirestream::mail {
 namespace {
@@ -199,6 +200,86 @@ TEST_F(OutboxTransportTest, ThrowsWhenTheFolderCannotBeCreated) {
     fs::create_directories(root_);
     std::ofstream(root_ / "file") << "x";
     EXPECT_THROW(OutboxTransport((root_ / "file" / "outbox").string()), std::runtime_error);
+}
+
+// ---- reading the folder back (OutboxFolder, the API's GET /outbox) ----
+
+class OutboxFolderTest : public OutboxTransportTest {
+  protected:
+    std::string send(OutboxTransport& t, const std::string& to, const std::string& subject,
+                     const std::string& id) {
+        Message m;
+        m.from = {"Hiring Team", "hiring@example.com"};
+        m.to = {"Ada", to};
+        m.subject = subject;
+        m.text_body = "hello";
+        m.message_id = id;
+        m.date_ms = 1'700'000'000'000;
+        auto mime = render_message(m);
+        EXPECT_TRUE(mime);
+        EXPECT_EQ(t.send({}, *mime, id).kind, SendOutcome::Kind::sent);
+        return *mime;
+    }
+};
+
+// The outbox page lists what the transport wrote, newest first, with To, Subject and Date,
+// pages with `before`, and opens a message byte for byte.
+TEST_F(OutboxFolderTest, ListsNewestFirstWithHeadersAndReadsAMessage) {
+    OutboxTransport transport(folder_.string());
+    const auto first = send(transport, "ada@example.com", "Coding Round", "one@hirestream");
+    // Sent later, or in the same millisecond with an id that sorts after: listed first.
+    send(transport, "alan@example.com", "Second", "two@hirestream");
+    OutboxFolder outbox(folder_.string());
+    auto all = outbox.list("", 10);
+    ASSERT_TRUE(all) << all.error().message;
+    ASSERT_EQ(all->size(), 2u);
+    EXPECT_EQ((*all)[0].subject, "Second");
+    EXPECT_EQ((*all)[1].subject, "Coding Round");
+    EXPECT_NE((*all)[1].to.find("ada@example.com"), std::string::npos);
+    EXPECT_FALSE((*all)[1].date.empty());
+    EXPECT_EQ((*all)[1].size, first.size());
+    auto older = outbox.list((*all)[0].name, 10);
+    ASSERT_TRUE(older);
+    ASSERT_EQ(older->size(), 1u);
+    EXPECT_EQ((*older)[0].name, (*all)[1].name);
+    EXPECT_EQ(outbox.list("", 1)->size(), 1u);
+    auto bytes = outbox.read((*all)[1].name);
+    ASSERT_TRUE(bytes);
+    EXPECT_EQ(*bytes, first);
+}
+
+// No name reaches the file system unless the transport could have written it: traversal,
+// hidden temporary files, other files and links are all not found.
+TEST_F(OutboxFolderTest, RefusesEveryNameTheTransportWouldNotWrite) {
+    OutboxTransport transport(folder_.string());
+    send(transport, "ada@example.com", "Hi", "one@hirestream");
+    std::ofstream(root_ / "secret.eml") << "secret";
+    std::ofstream(folder_ / "notes.txt") << "x";
+    fs::create_symlink(root_ / "secret.eml", folder_ / "20231114T221320.000Z-link.eml");
+    OutboxFolder outbox(folder_.string());
+    for (const char* name : {"../secret.eml", "20231114T221320.000Z-../../secret.eml",
+                             "20231114T221320.000Z-a/b.eml", "notes.txt", ".tmp-x.eml", "",
+                             "20231114T221320.000Z-link.eml", "20231114T221320.000Z-nope.eml",
+                             "20231114T221320.000Z-%2e%2e.eml"}) {
+        auto r = outbox.read(name);
+        ASSERT_FALSE(r) << name;
+        EXPECT_EQ(r.error().code, Errc::not_found) << name;
+    }
+    auto listed = outbox.list("", 10);
+    ASSERT_TRUE(listed);
+    EXPECT_EQ(listed->size(), 1u);  // not the link, not notes.txt
+    EXPECT_TRUE(OutboxFolder((root_ / "missing").string()).list("", 10)->empty());
+}
+
+// A folded header is joined, the first of a repeated field wins, the body is not read.
+TEST(OutboxHeaders, UnfoldsAndStopsAtTheBody) {
+    OutboxEntry e;
+    read_header_fields("To: Ada\r\n <ada@example.com>\r\nSubject: =?UTF-8?B?w6k=?=\r\n"
+                       "subject: second\r\nDate: Tue, 14 Nov 2023\r\n\r\nTo: body@example.com\r\n",
+                       e);
+    EXPECT_EQ(e.to, "Ada <ada@example.com>");
+    EXPECT_EQ(e.subject, "=?UTF-8?B?w6k=?=");
+    EXPECT_EQ(e.date, "Tue, 14 Nov 2023");
 }
 
 }  // namespace

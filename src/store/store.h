@@ -55,6 +55,19 @@ struct ItemPage {
     std::optional<std::string> next_cursor;  // opaque; absent on the last page
 };
 
+// Which items find_items returns: those meeting every condition that is set.
+struct ItemFilter {
+    // Matches items where any of `text_attributes` (S attributes) contains `text`, compared
+    // case-insensitively (ASCII letters). Empty text: no text condition.
+    std::string text;
+    std::vector<std::string> text_attributes;
+    // Matches items that have a delivery of `delivery_kind` (keyed by the item's key) with this
+    // assignment and/or this state; an item without such a delivery matches neither.
+    std::optional<std::string> assignment;
+    std::optional<DeliveryState> delivery_state;
+    std::string delivery_kind = "assignment";
+};
+
 struct TableInfo {
     TableSpec spec;
     std::string stream_label;  // ISO 8601 time the stream was enabled, e.g. 2026-11-25T10:00:00.000
@@ -88,6 +101,13 @@ public:
     // Newest first. `limit` 1..1000. A cursor from a previous page continues it; a malformed
     // cursor fails with invalid_argument (field "cursor").
     virtual Result<ItemPage> list_items(const std::string& table,
+                                        const std::optional<std::string>& cursor, int limit) = 0;
+    // list_items restricted to the items matching `filter`, newest first, paged the same way
+    // (a cursor is only meaningful with the same filter). The work is bounded by the items
+    // scanned to fill a page: a text condition reads each candidate row once, a delivery
+    // condition looks the delivery up by its key (or walks the deliveries of that state).
+    // Fails as list_items does.
+    virtual Result<ItemPage> find_items(const std::string& table, const ItemFilter& filter,
                                         const std::optional<std::string>& cursor, int limit) = 0;
 
     // ---- stream ----

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <charconv>
 #include <cmath>
 #include <condition_variable>
 #include <cstring>
@@ -766,6 +767,162 @@ Result<void> print_logs(const LogQuery& query, const Clock& clock, std::ostream&
     filter.finish(pending);
     write_out(true);
     return out_result();
+}
+
+// ---- tail for polling readers ------------------------------------------------------------------
+
+namespace {
+
+// An open log file: its descriptor, inode and size; fd < 0 when there is none.
+struct OpenedLog {
+    int fd = -1;
+    std::uint64_t inode = 0;
+    std::uint64_t size = 0;
+    OpenedLog() = default;
+    OpenedLog(const OpenedLog&) = delete;
+    OpenedLog& operator=(const OpenedLog&) = delete;
+    ~OpenedLog() {
+        if (fd >= 0) ::close(fd);
+    }
+};
+
+// Opens `path` for reading; a missing file is no error (fd stays -1).
+Result<void> open_log(const std::string& path, OpenedLog& log) {
+    log.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (log.fd < 0) {
+        if (errno == ENOENT) return {};
+        return fail(Errc::unavailable, fmt::format("cannot open {}: {}", path, errno_text(errno)));
+    }
+    struct stat st {};
+    if (::fstat(log.fd, &st) != 0) {
+        return fail(Errc::unavailable, fmt::format("cannot stat {}: {}", path, errno_text(errno)));
+    }
+    log.inode = static_cast<std::uint64_t>(st.st_ino);
+    log.size = static_cast<std::uint64_t>(st.st_size);
+    return {};
+}
+
+// Reads bytes [from, from + max) of the file (fewer at its end).
+Result<std::string> read_range(const OpenedLog& log, std::uint64_t from, std::size_t max) {
+    std::string out;
+    if (from >= log.size) return out;
+    out.resize(static_cast<std::size_t>(std::min<std::uint64_t>(max, log.size - from)));
+    std::size_t got = 0;
+    while (got < out.size()) {
+        const ssize_t n = ::pread(log.fd, out.data() + got, out.size() - got,
+                                  static_cast<off_t>(from + got));
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return fail(Errc::unavailable, "cannot read a log file: " + errno_text(errno));
+        if (n == 0) break;
+        got += static_cast<std::size_t>(n);
+    }
+    out.resize(got);
+    return out;
+}
+
+// Appends the complete lines of `chunk` (which starts at file offset `base`) to `tail`, at most
+// `max_lines` in all, and moves tail.next past the last one taken. A chunk that holds not one
+// whole line but is already max_bytes long is a line too long to return: skipped.
+void take_lines(std::string_view chunk, std::uint64_t base, std::size_t max_lines,
+                std::size_t max_bytes, std::uint64_t inode, LogTail& tail) {
+    std::size_t start = 0;
+    while (tail.lines.size() < max_lines) {
+        const auto nl = chunk.find('\n', start);
+        if (nl == std::string_view::npos) {
+            if (start == 0 && chunk.size() >= max_bytes) tail.next = {inode, base + chunk.size()};
+            return;
+        }
+        tail.lines.emplace_back(chunk.substr(start, nl - start));
+        start = nl + 1;
+        tail.next = {inode, base + start};
+    }
+}
+
+}  // namespace
+
+std::string log_cursor_text(const LogCursor& cursor) {
+    return fmt::format("{}-{}", cursor.inode, cursor.offset);
+}
+
+Result<LogCursor> parse_log_cursor(std::string_view text) {
+    LogCursor cursor;
+    const auto dash = text.find('-');
+    auto number = [](std::string_view digits, std::uint64_t& out) {
+        const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), out);
+        return !digits.empty() && ec == std::errc() && end == digits.data() + digits.size();
+    };
+    if (dash == std::string_view::npos || !number(text.substr(0, dash), cursor.inode) ||
+        !number(text.substr(dash + 1), cursor.offset)) {
+        return fail(Errc::invalid_argument, "cursor is not one this service returned", "cursor");
+    }
+    return cursor;
+}
+
+Result<LogTail> read_log_tail(const std::string& dir, const std::string& function,
+                              const std::optional<LogCursor>& cursor, std::size_t max_lines,
+                              std::size_t max_bytes) {
+    if (!is_valid_log_function_name(function)) {
+        return fail(Errc::invalid_argument, fmt::format("'{}' is not a function name", function),
+                    "function");
+    }
+    const std::string path = (fs::path(dir) / (function + ".log")).string();
+    OpenedLog current;
+    if (auto opened = open_log(path, current); !opened) return fail(opened.error());
+    LogTail tail;
+    if (current.fd < 0) return tail;  // nothing logged yet
+    tail.next = {current.inode, 0};
+
+    if (!cursor) {
+        // The last lines: read the end of the file, drop the partial first line unless the
+        // window reaches the file's start.
+        const std::uint64_t from = current.size > max_bytes ? current.size - max_bytes : 0;
+        auto chunk = read_range(current, from, max_bytes);
+        if (!chunk) return fail(chunk.error());
+        std::string_view view(*chunk);
+        std::uint64_t base = from;
+        if (from > 0) {
+            const auto nl = view.find('\n');
+            if (nl == std::string_view::npos) return tail;
+            view.remove_prefix(nl + 1);
+            base += nl + 1;
+        }
+        const auto end = view.rfind('\n');
+        if (end == std::string_view::npos) return tail;
+        view = view.substr(0, end + 1);
+        std::size_t count = static_cast<std::size_t>(std::count(view.begin(), view.end(), '\n'));
+        while (count > max_lines) {  // skip the oldest
+            const auto nl = view.find('\n');
+            view.remove_prefix(nl + 1);
+            base += nl + 1;
+            --count;
+        }
+        take_lines(view, base, max_lines, max_bytes, current.inode, tail);
+        return tail;
+    }
+
+    std::uint64_t from = 0;
+    if (cursor->inode == current.inode) {
+        from = cursor->offset <= current.size ? cursor->offset : 0;  // truncated: from the start
+    } else {
+        // Rotated since: finish the file the cursor was in, when it is still .1.
+        OpenedLog rotated;
+        if (auto opened = open_log(path + ".1", rotated); !opened) return fail(opened.error());
+        if (rotated.fd >= 0 && rotated.inode == cursor->inode && cursor->offset <= rotated.size) {
+            auto chunk = read_range(rotated, cursor->offset, max_bytes);
+            if (!chunk) return fail(chunk.error());
+            tail.next = *cursor;
+            take_lines(*chunk, cursor->offset, max_lines, max_bytes, rotated.inode, tail);
+            // Not all of the rotated file's rest fitted: the cursor stays in it.
+            if (tail.next.offset < rotated.size) return tail;
+        }
+        tail.next = {current.inode, 0};
+    }
+    if (tail.lines.size() >= max_lines) return tail;
+    auto chunk = read_range(current, from, max_bytes);
+    if (!chunk) return fail(chunk.error());
+    tail.next = {current.inode, from};
+    take_lines(*chunk, from, max_lines, max_bytes, current.inode, tail);
+    return tail;
 }
 
 }  // namespace hirestream::triggers

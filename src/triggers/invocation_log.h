@@ -38,6 +38,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "common/clock.h"
 #include "common/result.h"
@@ -152,5 +153,32 @@ struct LogQuery {
 // Thread-safety: none needed; reads only files.
 Result<void> print_logs(const LogQuery& query, const Clock& clock, std::ostream& out,
                         std::stop_token stop = {});
+
+// Where a reader of a function's log stopped: the current file's inode and the byte offset just
+// past the last line it read. As text (the API's cursor): "<inode>-<offset>".
+struct LogCursor {
+    std::uint64_t inode = 0;  // 0: no file existed yet
+    std::uint64_t offset = 0;
+};
+std::string log_cursor_text(const LogCursor& cursor);
+// Fails with invalid_argument (field "cursor") for text log_cursor_text did not make.
+Result<LogCursor> parse_log_cursor(std::string_view text);
+
+struct LogTail {
+    std::vector<std::string> lines;  // complete lines, without their newline
+    LogCursor next;                  // pass it back to read what is appended after them
+};
+
+// The tail of a function's log, for polling readers (the web app's live tail). Without a
+// cursor: the last `max_lines` complete lines of the current file. With one: the lines written
+// since it, at most `max_lines` and `max_bytes` (the cursor then points at the first line not
+// returned); after a rotation, the rest of the rotated file (when <function>.log.1 is the file
+// the cursor names) and then the current file from its start; after a truncation, from its
+// start. A function that has logged nothing yet has no lines (and a cursor that picks up its
+// first file). A line longer than max_bytes is skipped. Fails with invalid_argument for a bad
+// function name, unavailable when a file cannot be read. Reads only files: thread-safe.
+Result<LogTail> read_log_tail(const std::string& dir, const std::string& function,
+                              const std::optional<LogCursor>& cursor, std::size_t max_lines,
+                              std::size_t max_bytes = 1024 * 1024);
 
 }  // namespace hirestream::triggers

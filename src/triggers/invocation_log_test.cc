@@ -463,6 +463,66 @@ TEST(InvocationLog, OpenDescriptorsStayBoundedAcrossManyFunctions) {
     EXPECT_EQ(log.write_errors(), 0u);
 }
 
+// The numbers of the "line NNNN" lines in a tail, in order.
+std::vector<int> line_numbers(const LogTail& tail) {
+    std::vector<int> out;
+    for (const auto& l : tail.lines) {
+        const auto at = l.find("line ");
+        if (at != std::string::npos) out.push_back(std::stoi(l.substr(at + 5, 4)));
+    }
+    return out;
+}
+
+std::vector<int> range(int from, int to) {
+    std::vector<int> out;
+    for (int i = from; i < to; ++i) out.push_back(i);
+    return out;
+}
+
+// The web app's live tail: the last lines first, then exactly the lines appended since the
+// cursor, also across a rotation (the rest of .1, then the new file), none twice or lost.
+TEST(ReadLogTail, LastLinesThenWhatWasAppendedAcrossRotation) {
+    TempDir dir;
+    ManualClock clock(kT0);
+    auto empty = read_log_tail(dir.str(), "f", std::nullopt, 10);
+    ASSERT_TRUE(empty) << empty.error().message;
+    EXPECT_TRUE(empty->lines.empty());
+
+    InvocationLog log(dir.str(), clock, 4096, 3);
+    write_numbered_lines(log, "f", 20);
+    auto first = read_log_tail(dir.str(), "f", std::nullopt, 5);
+    ASSERT_TRUE(first);
+    EXPECT_EQ(line_numbers(*first), range(15, 20));
+    auto none = read_log_tail(dir.str(), "f", first->next, 5);
+    ASSERT_TRUE(none);
+    EXPECT_TRUE(none->lines.empty());
+
+    // Lines 20..59 cross a rotation (each line is ~100 bytes, a file holds ~40).
+    for (int i = 20; i < 60; ++i) {
+        log.line("f", "req", "INFO", fmt::format("line {:04} {}", i, std::string(60, '.')));
+    }
+    ASSERT_TRUE(fs::exists(dir.path() / "f.log.1"));
+    std::vector<int> seen;
+    std::optional<LogCursor> cursor = first->next;
+    for (int polls = 0; polls < 20; ++polls) {
+        auto next = read_log_tail(dir.str(), "f", cursor, 7);
+        ASSERT_TRUE(next) << next.error().message;
+        auto numbers = line_numbers(*next);
+        seen.insert(seen.end(), numbers.begin(), numbers.end());
+        cursor = next->next;
+        if (numbers.empty()) break;
+    }
+    EXPECT_EQ(seen, range(20, 60));
+
+    // The cursor travels as text; forged ones are refused.
+    EXPECT_EQ(parse_log_cursor(log_cursor_text(*cursor))->offset, cursor->offset);
+    for (const char* bad : {"", "12", "a-1", "1-", "-1", "1-2-3"}) {
+        EXPECT_EQ(parse_log_cursor(bad).error().field, "cursor") << bad;
+    }
+    EXPECT_EQ(read_log_tail(dir.str(), "../etc", std::nullopt, 5).error().code,
+              Errc::invalid_argument);
+}
+
 // --since takes the ages serverless takes and ISO 8601 times, as absolute epoch milliseconds.
 TEST(ParseSince, AcceptsAgesAndIso8601Times) {
     ManualClock clock(kT0);

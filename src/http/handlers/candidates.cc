@@ -2,6 +2,7 @@
 // with its defects fixed: validation errors are 400s naming the field, the duplicate-email
 // check is atomic (a unique attribute in the store), GET is paginated, a missing id is a 404.
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 
@@ -12,6 +13,7 @@
 #include "http/error_response.h"
 #include "http/handlers/candidate_input.h"
 #include "http/handlers/handlers.h"
+#include "http/handlers/params.h"
 #include "http/idempotency.h"
 
 namespace hirestream::http {
@@ -86,6 +88,53 @@ void count_write(const ApiContext& ctx, const char* event) {
         .inc();
 }
 
+constexpr int kTimelineLength = 100;
+
+// What happened to the candidate's email, oldest first: QUEUED when the function chose the
+// assignment, REQUEUED for a retry by hand, one entry per attempt (SENT, RETRY, FAILED,
+// SUPPRESSED, INTERRUPTED, with the server's reply) and DOWNLOADED per download. The same
+// attempts GET /emails/{id} shows an admin, for a recruiter who may see only candidates.
+Result<json::array> candidate_timeline(const ApiContext& ctx, const store::Delivery* delivery,
+                                       const std::vector<store::Download>& downloads) {
+    std::vector<std::pair<std::int64_t, json::object>> events;
+    if (delivery) {
+        const json::value assignment = delivery->assignment.empty()
+                                           ? json::value(nullptr)
+                                           : json::value(delivery->assignment);
+        events.emplace_back(delivery->created_ms,
+                            json::object{{"at", delivery->created_ms},
+                                         {"event", "QUEUED"},
+                                         {"assignment", assignment}});
+        if (delivery->queued_ms > delivery->created_ms) {
+            events.emplace_back(delivery->queued_ms,
+                                json::object{{"at", delivery->queued_ms}, {"event", "REQUEUED"}});
+        }
+        auto attempts = ctx.store.delivery_attempts(delivery->id, kTimelineLength);
+        if (!attempts) return fail(attempts.error());
+        for (const auto& a : *attempts) {
+            events.emplace_back(
+                a.finished_ms,
+                json::object{{"at", a.finished_ms},
+                             {"event", a.outcome},
+                             {"startedAt", a.started_ms},
+                             {"replyCode", a.reply_code != 0 ? json::value(a.reply_code)
+                                                             : json::value(nullptr)},
+                             {"reply", a.reply}});
+        }
+    }
+    for (const auto& d : downloads) {
+        events.emplace_back(d.at_ms, json::object{{"at", d.at_ms},
+                                                  {"event", "DOWNLOADED"},
+                                                  {"assignment", d.assignment},
+                                                  {"client", d.client}});
+    }
+    std::stable_sort(events.begin(), events.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    json::array out;
+    for (auto& [at, event] : events) out.push_back(std::move(event));
+    return out;
+}
+
 Result<Response> candidate_response(const ApiContext& ctx, const store::Item& item, int status) {
     const std::string id(item.string_attr("id").value_or(""));
     auto ds = ctx.store.deliveries_for({id});
@@ -106,6 +155,9 @@ Result<Response> candidate_response(const ApiContext& ctx, const store::Item& it
                         ? json::value("INVITED")
                         : json::value(nullptr);
     o["downloads"] = std::move(list);
+    auto timeline = candidate_timeline(ctx, delivery, *downloads);
+    if (!timeline) return fail(timeline.error());
+    o["timeline"] = std::move(*timeline);
     return json_response(status, json::serialize(o));
 }
 
@@ -145,19 +197,39 @@ Result<Response> create(const ApiContext& ctx, Request& req) {
     return r;
 }
 
-Result<Response> list(const ApiContext& ctx, Request& req) {
-    int limit = 20;
-    if (auto l = req.query_param("limit")) {
-        int parsed = 0;
-        auto [p, ec] = std::from_chars(l->data(), l->data() + l->size(), parsed);
-        if (ec != std::errc() || p != l->data() + l->size() || parsed < 1 || parsed > 100) {
-            return fail(Errc::invalid_argument, "must be a whole number from 1 to 100", "limit");
+// The longest search text taken: a name or an email is far shorter.
+constexpr std::size_t kMaxSearchText = 200;
+
+// GET /candidates' query: limit, cursor, q (name or email), assignment, state (of the email).
+Result<store::ItemFilter> list_filter(const Request& req) {
+    store::ItemFilter filter;
+    if (auto q = req.query_param("q"); q && !q->empty()) {
+        if (q->size() > kMaxSearchText) {
+            return fail(Errc::invalid_argument,
+                        fmt::format("must be at most {} characters", kMaxSearchText), "q");
         }
-        limit = parsed;
+        filter.text = std::string(*q);
+        filter.text_attributes = {"fullname", "email"};
     }
+    if (auto a = req.query_param("assignment"); a && !a->empty()) {
+        filter.assignment = std::string(*a);
+    }
+    if (auto s = req.query_param("state"); s && !s->empty()) {
+        auto state = store::parse_delivery_state(*s);
+        if (!state) return fail(Errc::invalid_argument, state.error().message, "state");
+        filter.delivery_state = *state;
+    }
+    return filter;
+}
+
+Result<Response> list(const ApiContext& ctx, Request& req) {
+    auto limit = limit_param(req, 20, 100);
+    if (!limit) return fail(limit.error());
+    auto filter = list_filter(req);
+    if (!filter) return fail(filter.error());
     std::optional<std::string> cursor;
     if (auto c = req.query_param("cursor"); c && !c->empty()) cursor = std::string(*c);
-    auto page = ctx.store.list_items(ctx.candidates_table, cursor, limit);
+    auto page = ctx.store.find_items(ctx.candidates_table, *filter, cursor, *limit);
     if (!page) return fail(page.error());
     std::vector<std::string> ids;
     for (const auto& item : page->items) ids.emplace_back(item.string_attr("id").value_or(""));

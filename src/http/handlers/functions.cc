@@ -7,6 +7,7 @@
 #include "http/error_response.h"
 #include "http/handlers/handlers.h"
 #include "http/handlers/params.h"
+#include "triggers/invocation_log.h"
 
 namespace hirestream::http {
 namespace {
@@ -185,6 +186,30 @@ Result<Response> redrive(const ApiContext& ctx, Request& req) {
     return json_response(200, json::serialize(letter_json(**after, false)));
 }
 
+// The function's invocation log lines, for a polling reader: the last `limit` lines, then with
+// the cursor each answer gives, the lines written since.
+Result<Response> logs(const ApiContext& ctx, Request& req) {
+    const auto& name = req.param("name");
+    if (auto found = find(ctx, name); !found) return fail(found.error());
+    auto limit = limit_param(req, 200, 1000);
+    if (!limit) return fail(limit.error());
+    std::optional<triggers::LogCursor> cursor;
+    if (auto c = req.query_param("cursor"); c && !c->empty()) {
+        auto parsed = triggers::parse_log_cursor(*c);
+        if (!parsed) return fail(parsed.error());
+        cursor = *parsed;
+    }
+    auto tail = triggers::read_log_tail(ctx.log_dir, name, cursor,
+                                        static_cast<std::size_t>(*limit));
+    if (!tail) return fail(tail.error());
+    json::array lines;
+    for (auto& l : tail->lines) lines.emplace_back(std::move(l));
+    return json_response(200, json::serialize(json::object{
+                                  {"function", name},
+                                  {"lines", std::move(lines)},
+                                  {"nextCursor", triggers::log_cursor_text(tail->next)}}));
+}
+
 }  // namespace
 
 void add_function_routes(Router& router, const ApiContext& ctx) {
@@ -192,6 +217,8 @@ void add_function_routes(Router& router, const ApiContext& ctx) {
     router.add("GET", "/functions/{name}", Access::admin,
                [&ctx](Request& r) { return describe(ctx, r.param("name"), 200); });
     router.add("PATCH", "/functions/{name}", Access::admin, [&ctx](Request& r) { return patch(ctx, r); });
+    router.add("GET", "/functions/{name}/logs", Access::admin,
+               [&ctx](Request& r) { return logs(ctx, r); });
     router.add("GET", "/functions/{name}/dead-letters", Access::admin,
                [&ctx](Request& r) { return dead_letters(ctx, r); });
     router.add("GET", "/functions/{name}/dead-letters/{id}", Access::admin,

@@ -12,7 +12,11 @@ void add_candidate_routes(Router& router, const ApiContext& ctx);
 void add_stream_routes(Router& router, const ApiContext& ctx);
 // GET /assignments, GET/PUT/DELETE /assignments/{name}, GET /d/{token} (signed downloads)
 void add_assignment_routes(Router& router, const ApiContext& ctx);
-// GET/PATCH /functions[/{name}], dead letters: list, show, redrive
+// GET /rules, POST /rules/evaluate (admin)
+void add_rule_routes(Router& router, const ApiContext& ctx);
+// GET /outbox, GET /outbox/{name} (admin)
+void add_outbox_routes(Router& router, const ApiContext& ctx);
+// GET/PATCH /functions[/{name}], GET /functions/{name}/logs, dead letters: list, show, redrive
 void add_function_routes(Router& router, const ApiContext& ctx);
 // GET /emails, GET /emails/{id}, POST /emails/{id}/retry; GET /suppressions,
 // PUT/DELETE /suppressions/{address}
@@ -28,5 +32,8 @@ void add_openapi_routes(Router& router);
 // Every route of the API, each with its access: what the service serves and what the OpenAPI
 // test checks the document against.
 void add_api_routes(Router& router, const ApiContext& ctx);
+// The web app's static files (web/, embedded at build time): GET / and a fixed path per file,
+// open, outside the API and its OpenAPI document.
+void add_web_app_routes(Router& router);
 
 }  // namespace hirestream::http

@@ -16,9 +16,11 @@ void add_openapi_routes(Router& router) {
 void add_api_routes(Router& router, const ApiContext& ctx) {
     add_candidate_routes(router, ctx);
     add_stream_routes(router, ctx);
+    add_rule_routes(router, ctx);
     add_assignment_routes(router, ctx);
     add_function_routes(router, ctx);
     add_email_routes(router, ctx);
+    add_outbox_routes(router, ctx);
     add_key_routes(router, ctx);
     add_health_routes(router, ctx);
     add_openapi_routes(router);

@@ -316,6 +316,13 @@ public:
         return {};
     }
 
+    // Binds one argument to parameter ?index (for statements whose parameters vary).
+    template <typename Arg>
+    Result<void> bind_at(int index, const Arg& arg) {
+        if (const int rc = bind_one(index, arg); rc != SQLITE_OK) return fail(error(rc));
+        return {};
+    }
+
     // True when a row is available, false when the statement is done.
     Result<bool> step() {
         const int rc = sqlite3_step(stmt_);
@@ -1252,6 +1259,11 @@ Result<std::optional<Item>> SqliteStore::get_item(const std::string& table,
 
 Result<ItemPage> SqliteStore::list_items(const std::string& table,
                                          const std::optional<std::string>& cursor, int limit) {
+    return find_items(table, ItemFilter{}, cursor, limit);
+}
+
+Result<ItemPage> SqliteStore::find_items(const std::string& table, const ItemFilter& filter,
+                                         const std::optional<std::string>& cursor, int limit) {
     STORE_TRY(impl_->table(table));
     if (limit < 1 || limit > kMaxListLimit) {
         return fail(Errc::invalid_argument,
@@ -1267,15 +1279,55 @@ Result<ItemPage> SqliteStore::list_items(const std::string& table,
                         "cursor");
         }
     }
+    const bool by_text = !filter.text.empty() && !filter.text_attributes.empty();
+    const bool by_delivery = filter.assignment || filter.delivery_state;
+
+    // The statement is assembled from fixed fragments only (values are bound), so the cache
+    // holds one statement per combination of conditions. instr() rather than LIKE: the text is
+    // matched literally, '%' and '_' included. lower() folds ASCII, as the filter promises.
+    std::string sql = "SELECT i.pos, i.item_json FROM items i";
+    if (by_delivery) {
+        sql += " JOIN deliveries d ON d.candidate_id = i.item_key AND d.kind = ?4";
+        if (filter.assignment) sql += " AND d.assignment = ?5";
+        if (filter.delivery_state) sql += " AND d.state = ?6";
+    }
+    sql += " WHERE i.table_name = ?1 AND i.pos < ?2";
+    if (by_text) {
+        sql += " AND (";
+        for (std::size_t k = 0; k < filter.text_attributes.size(); ++k) {
+            sql += fmt::format("{}instr(lower(json_extract(i.item_json, ?{})), ?7) > 0",
+                               k == 0 ? "" : " OR ", 8 + k);
+        }
+        sql += ")";
+    }
+    sql += " ORDER BY i.pos DESC LIMIT ?3";
 
     auto reader = impl_->readers.acquire();
     if (!reader) return fail(std::move(reader.error()));
-    auto stmt = (*reader)->prepare(
-        "SELECT pos, item_json FROM items WHERE table_name = ?1 AND pos < ?2 "
-        "ORDER BY pos DESC LIMIT ?3");
+    auto stmt = (*reader)->prepare(sql);
     if (!stmt) return fail(std::move(stmt.error()));
     // One row more than asked tells whether another page exists.
     STORE_TRY(stmt->bind(table, before, limit + 1));
+    if (by_delivery) {
+        STORE_TRY(stmt->bind_at(4, std::string_view(filter.delivery_kind)));
+        if (filter.assignment) STORE_TRY(stmt->bind_at(5, std::string_view(*filter.assignment)));
+        if (filter.delivery_state) {
+            STORE_TRY(stmt->bind_at(6, delivery_state_text(*filter.delivery_state)));
+        }
+    }
+    if (by_text) {
+        std::string needle = filter.text;
+        for (auto& c : needle) {
+            if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+        }
+        STORE_TRY(stmt->bind_at(7, std::string_view(needle)));
+        for (std::size_t k = 0; k < filter.text_attributes.size(); ++k) {
+            // A JSON path naming the attribute's S value; quoted so any name is one key.
+            json::string quoted(filter.text_attributes[k]);
+            const std::string path = "$." + json::serialize(quoted) + ".S";
+            STORE_TRY(stmt->bind_at(static_cast<int>(8 + k), std::string_view(path)));
+        }
+    }
     ItemPage page;
     std::int64_t last_pos = 0;
     for (;;) {

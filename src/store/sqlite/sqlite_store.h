@@ -40,6 +40,8 @@ public:
                                          const std::string& key) override;
     Result<ItemPage> list_items(const std::string& table,
                                 const std::optional<std::string>& cursor, int limit) override;
+    Result<ItemPage> find_items(const std::string& table, const ItemFilter& filter,
+                                const std::optional<std::string>& cursor, int limit) override;
     Result<std::vector<ChangeRecord>> read_shard(const std::string& table, int shard,
                                                  std::uint64_t after_sequence,
                                                  int limit) override;

@@ -628,6 +628,85 @@ TEST_F(SqliteStoreTest, ListItemsRejectsAMalformedCursorAndLimit) {
     EXPECT_EQ(store().list_items(kTable, std::nullopt, 1001).error().field, "limit");
 }
 
+// Protects the candidates page's search: the text matches a name or an email as a
+// case-insensitive substring (literally: '%' and '_' are no wildcards), the delivery conditions
+// match the assignment and state of the item's delivery, the conditions combine, and a filtered
+// list pages with its cursor without skipping or repeating an item.
+TEST_F(SqliteStoreTest, FindItemsMatchesTextAssignmentAndDeliveryStateAndPages) {
+    ASSERT_TRUE(store().ensure_table(spec()));
+    auto person = [](const std::string& id, const std::string& name, const std::string& email) {
+        Item item = candidate(id, email);
+        item.set_string("fullname", name);
+        return item;
+    };
+    ASSERT_TRUE(store().put_item(kTable, person("a", "Ada Lovelace", "ada@example.com"),
+                                 PutMode::create_only));
+    ASSERT_TRUE(store().put_item(kTable, person("b", "Grace Hopper", "grace@navy.example"),
+                                 PutMode::create_only));
+    ASSERT_TRUE(store().put_item(kTable, person("c", "Alan Turing", "alan@example.com"),
+                                 PutMode::create_only));
+    ASSERT_TRUE(store().put_item(kTable, person("d", "100%_sure", "pct@example.org"),
+                                 PutMode::create_only));
+    const std::int64_t now = 1'000'000;
+    clock_.set_ms(now);
+    for (const auto& [id, assignment] : {std::pair{"a", "junior"}, std::pair{"b", "senior"},
+                                         std::pair{"c", "senior"}}) {
+        Delivery d = delivery_for(id, now);
+        d.assignment = assignment;
+        ASSERT_TRUE(store().add_delivery(d));
+    }
+    ASSERT_EQ(store().claim_due_deliveries(now, 10)->size(), 3u);
+    ASSERT_TRUE(store().finish_delivery("a", "assignment",
+                                        AttemptOutcome{DeliveryState::sent, 250, "250 OK", 0}, now));
+    ASSERT_TRUE(store().finish_delivery("b", "assignment",
+                                        AttemptOutcome{DeliveryState::failed, 550, "550 no", 0}, now));
+    ASSERT_TRUE(store().finish_delivery("c", "assignment",
+                                        AttemptOutcome{DeliveryState::sent, 250, "250 OK", 0}, now));
+
+    auto filter = [](std::string text, std::optional<std::string> assignment = std::nullopt,
+                     std::optional<DeliveryState> state = std::nullopt) {
+        ItemFilter f;
+        f.text = std::move(text);
+        f.assignment = std::move(assignment);
+        f.delivery_state = state;
+        return f;
+    };
+    auto ids = [&](ItemFilter filter, int limit = 100) {
+        filter.text_attributes = {"fullname", "email"};
+        std::vector<std::string> out;
+        std::optional<std::string> cursor;
+        do {
+            auto page = store().find_items(kTable, filter, cursor, limit);
+            EXPECT_TRUE(page) << page.error().message;
+            if (!page) return out;
+            for (const Item& item : page->items) out.emplace_back(*item.string_attr("id"));
+            cursor = page->next_cursor;
+        } while (cursor);
+        return out;
+    };
+    using Ids = std::vector<std::string>;
+    EXPECT_EQ(ids(filter("")), (Ids{"d", "c", "b", "a"}));
+    EXPECT_EQ(ids(filter("LOVE")), (Ids{"a"}));               // name, any case
+    EXPECT_EQ(ids(filter("NAVY.EX")), (Ids{"b"}));            // email
+    EXPECT_EQ(ids(filter("example.com")), (Ids{"c", "a"}));
+    EXPECT_EQ(ids(filter("%")), (Ids{"d"}));                  // no LIKE wildcard
+    EXPECT_EQ(ids(filter("_")), (Ids{"d"}));
+    EXPECT_EQ(ids(filter("nobody")), Ids{});
+    EXPECT_EQ(ids(filter("", "senior")), (Ids{"c", "b"}));
+    EXPECT_EQ(ids(filter("", std::nullopt, DeliveryState::sent)), (Ids{"c", "a"}));
+    EXPECT_EQ(ids(filter("", "senior", DeliveryState::sent)), (Ids{"c"}));
+    EXPECT_EQ(ids(filter("grace", "senior", DeliveryState::sent)), Ids{});
+    EXPECT_EQ(ids(filter("", std::nullopt, DeliveryState::pending)), Ids{});  // d has none
+    // Pages of one through a filtered list: every match once, in order.
+    EXPECT_EQ(ids(filter("ac"), 1), (Ids{"b", "a"}));
+    EXPECT_EQ(ids(filter("", std::nullopt, DeliveryState::sent), 1), (Ids{"c", "a"}));
+
+    ItemFilter bad;
+    EXPECT_EQ(store().find_items(kTable, bad, std::string("x"), 10).error().field, "cursor");
+    EXPECT_EQ(store().find_items(kTable, bad, std::nullopt, 0).error().field, "limit");
+    EXPECT_EQ(store().find_items("nope", bad, std::nullopt, 10).error().code, Errc::not_found);
+}
+
 // ---- tables -------------------------------------------------------------------------------------
 
 // Protects the stream ARN: its label is set once and survives restarts.

@@ -27,6 +27,13 @@ Result<double> parse_decimal(std::string_view text) {
 
 Result<std::string> AssignmentRules::choose(std::optional<std::string_view> experience,
                                             std::string_view skills) const {
+    auto choice = explain(experience, skills);
+    if (!choice) return fail(choice.error());
+    return std::move(choice->assignment);
+}
+
+Result<RuleChoice> AssignmentRules::explain(std::optional<std::string_view> experience,
+                                            std::string_view skills) const {
     if (!experience) {
         return fail(Errc::invalid_argument, "the candidate has no experience attribute",
                     "experience");
@@ -37,12 +44,13 @@ Result<std::string> AssignmentRules::choose(std::optional<std::string_view> expe
         return fail(Errc::invalid_argument,
                     fmt::format("experience {} is negative", *experience), "experience");
     }
-    for (const auto& rule : rules_) {
+    for (std::size_t i = 0; i < rules_.size(); ++i) {
+        const auto& rule = rules_[i];
         if (rule.experience.contains(*years) && rule.skills.matches(skills)) {
-            return rule.assignment;
+            return RuleChoice{rule.assignment, i};
         }
     }
-    return default_assignment_;
+    return RuleChoice{default_assignment_, std::nullopt};
 }
 
 }  // namespace hirestream::triggers

@@ -14,6 +14,13 @@
 
 namespace hirestream::triggers {
 
+// Which assignment the rules pick, and why: the index of the rule that matched, or none when
+// the default applied.
+struct RuleChoice {
+    std::string assignment;
+    std::optional<std::size_t> rule;
+};
+
 class AssignmentRules {
 public:
     AssignmentRules(std::vector<config::Rule> rules, std::string default_assignment);
@@ -24,6 +31,9 @@ public:
     // with invalid_argument (field "experience") when the experience is missing, not a decimal
     // number, negative or not finite.
     Result<std::string> choose(std::optional<std::string_view> experience,
+                               std::string_view skills = {}) const;
+    // choose(), also naming the rule that matched (what GET /rules' evaluation shows).
+    Result<RuleChoice> explain(std::optional<std::string_view> experience,
                                std::string_view skills = {}) const;
 
 private:

@@ -60,6 +60,24 @@ TEST(AssignmentRules, DefaultAppliesOnlyToValidUnmatchedExperience) {
 // A skills condition is AND-ed with experience, matches case-insensitively as a substring,
 // any of its words; first match wins, so a skills rule placed first takes its candidates and
 // everyone else falls through to the experience rules.
+// What the rules page's "which assignment?" box shows: the index of the first matching rule,
+// or none when the default applied.
+TEST(AssignmentRules, ExplainNamesTheMatchingRuleOrTheDefault) {
+    auto rules = AssignmentRules(
+        {config::Rule{"assignment1",
+                      config::NumberRange{std::nullopt, 0.0, std::nullopt, 5.0}, {}}},
+        "assignment3");
+    auto junior = rules.explain("2");
+    ASSERT_TRUE(junior);
+    EXPECT_EQ(junior->assignment, "assignment1");
+    EXPECT_EQ(junior->rule, std::optional<std::size_t>(0));
+    auto fallback = rules.explain("30");
+    ASSERT_TRUE(fallback);
+    EXPECT_EQ(fallback->assignment, "assignment3");
+    EXPECT_FALSE(fallback->rule);
+    EXPECT_EQ(rules.explain("-1").error().field, "experience");
+}
+
 TEST(AssignmentRules, SkillsRulesCombineWithExperienceAndComeFirst) {
     using config::NumberRange;
     config::Rule jvm{"jvm", NumberRange{std::nullopt, 2.0, std::nullopt, std::nullopt},
