@@ -11,14 +11,19 @@ build_packages=(
   libgtest-dev libgmock-dev
 )
 test_packages=(python3 python3-aiosmtpd python3-pytest openssl)
+# The web app's browser tests (tests/browser): Debian's Chromium, driven by playwright-core.
+browser_packages=(chromium)
 # The sanitizer builds and the libFuzzer targets (scripts/fuzz.sh) use clang and its runtimes.
 fuzz_packages=(clang libclang-rt-14-dev)
 
 wanted=("${build_packages[@]}")
 if [ "${1:-build}" = "test" ]; then
   wanted+=("${test_packages[@]}")
-  # The process-handler tests run a Node.js handler, as the tutorial's function was written.
+  wanted+=("${browser_packages[@]}")
+  # The process-handler tests run a Node.js handler, as the tutorial's function was written;
+  # the browser tests run on Node's test runner and install playwright-core with npm.
   command -v node >/dev/null 2>&1 || wanted+=(nodejs)
+  command -v npm >/dev/null 2>&1 || wanted+=(npm)
   # Only when the sanitizer or fuzz stages run (scripts/test.sh in CI, scripts/fuzz.sh).
   if [ "${HIRESTREAM_FUZZ_DEPS:-0}" = "1" ]; then wanted+=("${fuzz_packages[@]}"); fi
 fi

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds hirestream and runs every test: the unit tests (ctest) and the end-to-end tests that
-# drive the real binary over loopback with a real SMTP server (pytest).
+# Builds hirestream and runs every test: the unit tests (ctest), the end-to-end tests that
+# drive the real binary over loopback with a real SMTP server (pytest), and the web app's
+# browser tests in headless Chromium (tests/browser, Node's test runner).
 # With CI=true or HIRESTREAM_FULL_TESTS=1 it then also runs, each stage reporting on its own:
 #   - the unit and end-to-end tests built with ASan+UBSan (clang, build-asan/),
 #   - the unit tests of the concurrent parts built with TSan (clang, build-tsan/),
@@ -13,6 +14,9 @@ status=0
 (cd build && ctest --output-on-failure -j"$(nproc)" --timeout 300) || status=1
 HIRESTREAM_BIN="$PWD/build/hirestream" /usr/bin/python3 -m pytest tests/e2e -q -p no:cacheprovider \
   || status=1
+# playwright-core drives Debian's /usr/bin/chromium: it never downloads a browser.
+(cd tests/browser && npm ci --no-audit --no-fund --loglevel=error &&
+  HIRESTREAM_BIN="$PWD/../../build/hirestream" node --test) || status=1
 
 if [ "${CI:-}" != "true" ] && [ "${HIRESTREAM_FULL_TESTS:-0}" != "1" ]; then
   exit $status
