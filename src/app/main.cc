@@ -2,6 +2,7 @@
 // stream-triggered function emails each new candidate a coding assignment, exactly once.
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -20,6 +21,7 @@
 
 #include "app/api_client.h"
 #include "app/function_factory.h"
+#include "app/import_command.h"
 #include "app/service.h"
 #include "common/ids.h"
 #include "common/log.h"
@@ -504,6 +506,16 @@ int main(int argc, char** argv) {
     add_common(keys_revoke, common);
     keys_revoke->add_option("id", key_id, "The key's id (key_...)")->required();
 
+    app::ImportOptions import_options;
+    auto* import_cmd =
+        cli.add_subcommand("import", "Import candidates from a CSV file into a running hirestream");
+    add_common(import_cmd, common);
+    import_cmd->add_option("--url", url, "hirestream's URL (default: from the config)");
+    import_cmd
+        ->add_option("file", import_options.path,
+                     "CSV with a header row: fullname, email, experience, skills, recruiterEmail")
+        ->required();
+
     cli.add_subcommand("version", "Print the version");
     CLI11_PARSE(cli, argc, argv);
 
@@ -527,6 +539,13 @@ int main(int argc, char** argv) {
     }
     if (cli.got_subcommand("dead-letters")) return dead_letters(common, url, function, show, redrive);
     if (cli.got_subcommand("emails")) return emails(common, url, state, show, retry);
+    if (cli.got_subcommand("import")) {
+        auto config = load(common);
+        if (!config) return kExitConfig;
+        app::ApiClient client(base_url(*config, url), cli_api_key(*config));
+        import_options.progress = isatty(STDERR_FILENO) != 0;
+        return app::import_candidates(client, import_options, std::cout, std::cerr);
+    }
     if (cli.got_subcommand("keys")) {
         const std::string action = keys_create->parsed()   ? "create"
                                    : keys_revoke->parsed() ? "revoke"

@@ -138,6 +138,7 @@ struct Service::Impl {
     std::vector<std::unique_ptr<triggers::Function>> functions;
     std::vector<std::unique_ptr<triggers::EventSourceMapping>> mappings;
     std::unique_ptr<stream::Retention> retention;
+    std::unique_ptr<http::ChangeFeed> change_feed;  // before server: streams hold it
     std::unique_ptr<http::ApiContext> api;
     std::unique_ptr<http::ApiKeyGuard> guard;
     http::Router router;
@@ -251,6 +252,11 @@ Result<StartInfo> Service::start() {
             return e ? e->message : std::string();
         },
         &s.metrics, c.auth.metrics_require_key});
+    s.change_feed = std::make_unique<http::ChangeFeed>(
+        s.store->stream_signal(), static_cast<std::size_t>(c.server.max_event_streams));
+    s.change_feed->start();
+    s.api->change_feed = s.change_feed.get();
+    s.api->max_import_bytes = c.server.max_import_bytes;
     http::add_api_routes(s.router, *s.api);
     s.guard = std::make_unique<http::ApiKeyGuard>(*s.store, s.clock, c.auth.failures_per_minute);
     s.router.set_guard([&s](http::Request& r, http::Access a) { return s.guard->check(r, a); });
@@ -355,7 +361,9 @@ Result<StartInfo> Service::start() {
 
 void Service::stop() {
     auto& s = *impl_;
-    // Stop taking requests first, then the producers of work, then the consumers.
+    // Stop taking requests first (live change streams end cleanly), then the producers of
+    // work, then the consumers.
+    if (s.change_feed) s.change_feed->stop();
     if (s.server) s.server->stop();
     for (auto& m : s.mappings) m->stop();
     if (s.worker) s.worker->stop();

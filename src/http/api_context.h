@@ -8,6 +8,7 @@
 
 #include "common/clock.h"
 #include "common/metrics.h"
+#include "http/change_feed.h"
 #include "mail/assignment_catalog.h"
 #include "mail/download_link.h"
 #include "store/store.h"
@@ -31,6 +32,8 @@ struct ApiContext {
     std::function<std::string()> health_problem;         // empty when healthy
     MetricsRegistry* metrics = nullptr;                   // optional: per-table write counters
     bool metrics_require_key = false;                     // auth.metricsRequireKey
+    ChangeFeed* change_feed = nullptr;                    // GET /candidates/changes; 503 when absent
+    std::size_t max_import_bytes = 32 * 1024 * 1024;      // POST /candidates:import
 };
 
 }  // namespace hirestream::http

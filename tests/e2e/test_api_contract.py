@@ -38,7 +38,7 @@ OPEN_OPERATIONS = {("get", "/healthz"), ("get", "/d/{token}"), ("get", "/openapi
 MALFORMED_KEYS = ["not-a-key", "hs_"]
 UNKNOWN_KEY = "hs_" + "A" * 43
 ERROR_CODES = {400: "invalid_argument", 401: "unauthenticated", 403: "forbidden",
-               404: "not_found", 409: "conflict", 413: "too_large", 429: "rate_limited",
+               404: "not_found", 409: "conflict", 413: "too_large", 415: "invalid_argument", 429: "rate_limited",
                500: "internal", 503: "unavailable", 504: "deadline"}
 
 
@@ -177,6 +177,46 @@ class World:
             f.write("fixed\n")
         return letter
 
+    # candidates: the change stream and CSV import
+    def stream_head(self, path, source="127.0.0.1"):
+        """A streaming answer's status and headers; its body is left unread (it never ends)."""
+        parts = urllib.parse.urlsplit(self.hs.url)
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10,
+                                          source_address=(source, 0))
+        try:
+            conn.request("GET", path, headers={"x-api-key": ADMIN_KEY})
+            resp = conn.getresponse()
+            r = harness.Response(resp.status, {k.lower(): v for k, v in resp.getheaders()}, b"")
+            resp.close()
+            return r
+        finally:
+            conn.close()
+
+    def streams_exhausted(self):
+        """A third live stream on a service that allows two (server.maxEventStreams: 2)."""
+        hs = self.launcher.start(
+            data_dir=os.path.join(self.root, f"streams-{uuid.uuid4().hex[:6]}"),
+            function_enabled=False,
+            edit=lambda cfg: cfg["server"].update({"maxEventStreams": 2}))
+        parts = urllib.parse.urlsplit(hs.url)
+        held = []
+        try:
+            for _ in range(2):
+                conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+                conn.request("GET", "/candidates/changes", headers={"x-api-key": ADMIN_KEY})
+                resp = conn.getresponse()
+                assert resp.status == 200
+                held.append((conn, resp))
+            return hs.get("/candidates/changes")
+        finally:
+            for conn, resp in held:
+                resp.close()
+                conn.close()
+
+    def import_csv(self, text, content_type="text/csv"):
+        return self.hs.post("/candidates:import", raw=text.encode(),
+                            headers={"Content-Type": content_type})
+
     # emails
     def email_in(self, cid, state):
         return self.hs.wait_delivery(cid, state)["delivery"]["id"]
@@ -259,6 +299,16 @@ EXAMPLES = {
         lambda w: w.hs.post("/candidates", candidate(email=w.email_of(w.candidate_id))), "email"),
     ("get", "/candidates", 200): Example(lambda w: w.hs.get("/candidates?limit=2")),
     ("get", "/candidates", 400): Example(lambda w: w.hs.get("/candidates?limit=0"), "limit"),
+    ("get", "/candidates/changes", 200): Example(lambda w: w.stream_head("/candidates/changes")),
+    ("get", "/candidates/changes", 400): Example(
+        lambda w: w.hs.get("/candidates/changes", headers={"Last-Event-ID": "x"}), "Last-Event-ID"),
+    ("get", "/candidates/changes", 503): Example(lambda w: w.streams_exhausted()),
+    ("post", "/candidates:import", 200): Example(lambda w: w.import_csv(
+        f"fullname,email,experience\nAda,{uuid.uuid4().hex[:8]}@example.com,3\nBad,bad,3\n")),
+    ("post", "/candidates:import", 400): Example(
+        lambda w: w.import_csv("fullname,email\nAda,a@example.com\n"), "experience"),
+    ("post", "/candidates:import", 415): Example(
+        lambda w: w.import_csv("fullname,email,experience\n", "text/plain"), "Content-Type"),
     ("get", "/candidates/{id}", 200): Example(
         lambda w: w.hs.get(f"/candidates/{w.candidate_id}", api_key=w.recruiter_key)),
     ("get", "/candidates/{id}", 404): Example(

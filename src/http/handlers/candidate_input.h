@@ -32,6 +32,11 @@ struct CandidateInput {
 // 2048, experience a number 0-80, no control characters anywhere.
 Result<CandidateInput> parse_new_candidate(std::string_view body);
 
+// The item a new candidate is stored as: its input plus id, evaluated=false, submittedAt and
+// updatedAt (both `now_ms`).
+store::Item new_candidate_item(const CandidateInput& candidate, const std::string& id,
+                               std::int64_t now_ms);
+
 // A PATCH body: the fields to change (fullname, email, skills, experience, recruiterEmail,
 // evaluated), each as DynamoDB attribute values in `set`; `skills` or `recruiterEmail` null
 // removes it. `id`, `submittedAt` and `updatedAt` "cannot be changed"; the caller adds
