@@ -115,16 +115,7 @@ Result<Response> create(const ApiContext& ctx, Request& req) {
     const auto& email = candidate->email;
     const auto now = ctx.clock.now_ms();
     const auto id = new_uuid();
-    store::Item item;
-    item.set_string("id", id);
-    item.set_string("fullname", candidate->fullname);
-    item.set_string("email", email);
-    if (candidate->skills) item.set_string("skills", *candidate->skills);
-    item.set_number("experience", candidate->experience);
-    if (candidate->recruiter_email) item.set_string("recruiterEmail", *candidate->recruiter_email);
-    item.set_bool("evaluated", false);
-    item.set_number("submittedAt", now);
-    item.set_number("updatedAt", now);
+    const auto item = new_candidate_item(*candidate, id, now);
 
     auto written = ctx.store.put_item(ctx.candidates_table, item, store::PutMode::create_only);
     if (!written) {
