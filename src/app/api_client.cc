@@ -18,12 +18,13 @@ std::size_t append(char* data, std::size_t size, std::size_t n, void* out) {
 }  // namespace
 
 Result<ApiResponse> ApiClient::request(const std::string& method, const std::string& path,
-                                       const std::string& body) {
+                                       const std::string& body,
+                                       const std::string& content_type) {
     std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
     if (!curl) return fail(Errc::internal, "curl_easy_init failed");
     ApiResponse response;
     const std::string url = base_url_ + path;
-    curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
+    curl_slist* headers = curl_slist_append(nullptr, ("Content-Type: " + content_type).c_str());
     if (!api_key_.empty()) headers = curl_slist_append(headers, ("x-api-key: " + api_key_).c_str());
     std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> header_list(headers,
                                                                            curl_slist_free_all);

@@ -20,7 +20,8 @@ public:
         : base_url_(std::move(base_url)), api_key_(std::move(api_key)) {}
     // Fails with unavailable when the server cannot be reached (the message says where).
     Result<ApiResponse> request(const std::string& method, const std::string& path,
-                                const std::string& body = {});
+                                const std::string& body = {},
+                                const std::string& content_type = "application/json");
 
 private:
     std::string base_url_;

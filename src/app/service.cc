@@ -138,6 +138,7 @@ struct Service::Impl {
     std::vector<std::unique_ptr<triggers::Function>> functions;
     std::vector<std::unique_ptr<triggers::EventSourceMapping>> mappings;
     std::unique_ptr<stream::Retention> retention;
+    std::unique_ptr<http::ChangeFeed> change_feed;  // before server: streams hold it
     std::unique_ptr<http::ApiContext> api;
     std::unique_ptr<http::ApiKeyGuard> guard;
     http::Router router;
@@ -250,9 +251,16 @@ Result<StartInfo> Service::start() {
             auto e = s.retention->last_error();
             return e ? e->message : std::string();
         },
-        &s.metrics, c.auth.metrics_require_key, c.rules, c.default_assignment,
-        c.mail.smtp_url.empty() ? c.mail.outbox_dir : std::string(),
-        (fs::path(c.data_dir) / "logs").string()});
+        &s.metrics, c.auth.metrics_require_key});
+    s.api->rules = c.rules;
+    s.api->default_assignment = c.default_assignment;
+    s.api->outbox_dir = c.mail.smtp_url.empty() ? c.mail.outbox_dir : std::string();
+    s.api->log_dir = (fs::path(c.data_dir) / "logs").string();
+    s.change_feed = std::make_unique<http::ChangeFeed>(
+        s.store->stream_signal(), static_cast<std::size_t>(c.server.max_event_streams));
+    s.change_feed->start();
+    s.api->change_feed = s.change_feed.get();
+    s.api->max_import_bytes = c.server.max_import_bytes;
     http::add_api_routes(s.router, *s.api);
     http::add_web_app_routes(s.router);
     s.guard = std::make_unique<http::ApiKeyGuard>(*s.store, s.clock, c.auth.failures_per_minute);
@@ -357,7 +365,9 @@ Result<StartInfo> Service::start() {
 
 void Service::stop() {
     auto& s = *impl_;
-    // Stop taking requests first, then the producers of work, then the consumers.
+    // Stop taking requests first (live change streams end cleanly), then the producers of
+    // work, then the consumers.
+    if (s.change_feed) s.change_feed->stop();
     if (s.server) s.server->stop();
     for (auto& m : s.mappings) m->stop();
     if (s.worker) s.worker->stop();

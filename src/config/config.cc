@@ -1025,7 +1025,7 @@ Result<Config> parse_config(const std::string& yaml_text, const std::string& bas
 
     Section server = root.child("server");
     HS_TRY(server.check({"listen", "publicUrl", "maxBodyBytes", "maxUploadBytes",
-                         "maxHeaderBytes", "threads", "idleTimeoutSeconds",
+                         "maxImportBytes", "maxEventStreams", "maxHeaderBytes", "threads", "idleTimeoutSeconds",
                          "requestTimeoutSeconds", "maxConnections", "corsOrigins"}));
     std::string listen;
     HS_TRY(server.read("listen", listen));
@@ -1033,6 +1033,8 @@ Result<Config> parse_config(const std::string& yaml_text, const std::string& bas
     HS_TRY(server.read("publicUrl", c.server.public_url));
     HS_TRY(server.read_int("maxBodyBytes", c.server.max_body_bytes, 1024, 64LL << 20));
     HS_TRY(server.read_int("maxUploadBytes", c.server.max_upload_bytes, 1024, 1LL << 30));
+    HS_TRY(server.read_int("maxImportBytes", c.server.max_import_bytes, 1024, 1LL << 30));
+    HS_TRY(server.read_int("maxEventStreams", c.server.max_event_streams, 1, 100'000));
     HS_TRY(server.read_int("maxHeaderBytes", c.server.max_header_bytes, 1024, 1 << 20));
     HS_TRY(server.read_int("threads", c.server.threads, 1, 64));
     HS_TRY(server.read_int("idleTimeoutSeconds", c.server.idle_timeout_seconds, 1, 3600));

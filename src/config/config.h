@@ -25,6 +25,10 @@ struct ServerConfig {
     std::size_t max_body_bytes = 64 * 1024;
     // PUT /assignments/{name} only: a zip may be far larger than a candidate (SES's cap).
     std::size_t max_upload_bytes = 10 * 1024 * 1024;
+    // POST /candidates:import only: 100,000 rows of CSV are about 8 MiB.
+    std::size_t max_import_bytes = 32 * 1024 * 1024;
+    // Live change streams (GET /candidates/changes) open at once.
+    int max_event_streams = 256;
     std::size_t max_header_bytes = 16 * 1024;
     // I/O threads. Handlers run on them and wait for their commit, so more threads let more
     // concurrent writes share one fsync (group commit); they cost little while they wait.

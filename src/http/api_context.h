@@ -9,6 +9,7 @@
 #include "common/clock.h"
 #include "common/metrics.h"
 #include "config/config.h"
+#include "http/change_feed.h"
 #include "mail/assignment_catalog.h"
 #include "mail/download_link.h"
 #include "store/store.h"
@@ -32,10 +33,12 @@ struct ApiContext {
     std::function<std::string()> health_problem;         // empty when healthy
     MetricsRegistry* metrics = nullptr;                   // optional: per-table write counters
     bool metrics_require_key = false;                     // auth.metricsRequireKey
-    std::vector<config::Rule> rules;                      // first match wins (GET /rules)
-    std::string default_assignment;
-    std::string outbox_dir;  // where mail is written (GET /outbox); empty when it goes to SMTP
-    std::string log_dir;     // the functions' invocation logs (GET /functions/{name}/logs)
+    std::vector<config::Rule> rules{};                    // first match wins (GET /rules)
+    std::string default_assignment{};
+    std::string outbox_dir{};  // where mail is written (GET /outbox); empty when it goes to SMTP
+    std::string log_dir{};     // the functions' invocation logs (GET /functions/{name}/logs)
+    ChangeFeed* change_feed = nullptr;                    // GET /candidates/changes; 503 when absent
+    std::size_t max_import_bytes = 32 * 1024 * 1024;      // POST /candidates:import
 };
 
 }  // namespace hirestream::http

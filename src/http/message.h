@@ -2,7 +2,9 @@
 // Request and Response as handlers see them: plain values, free of the HTTP library, so handler
 // files compile fast and can be tested without a socket.
 
+#include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -27,11 +29,31 @@ struct Request {
     const std::string& param(const std::string& name) const { return params.at(name); }
 };
 
+// A response body written as it is produced (Server-Sent Events). The server sends the status
+// and headers at once (chunked), then asks for chunks one at a time until the body ends, the
+// client goes away or the server stops. Implementations must be thread-safe: next() is called
+// on an I/O thread, `deliver` may be called from any thread.
+class BodyStream {
+public:
+    using Deliver = std::function<void(std::optional<std::string> chunk)>;
+    virtual ~BodyStream() = default;
+    // Asks for the next chunk. The stream calls `deliver` exactly once, now or later: with the
+    // bytes to send (never empty), or with nullopt when the body has ended. The server calls
+    // next() again only after the previous chunk was written.
+    virtual void next(Deliver deliver) = 0;
+    // The client went away or the server is stopping: no further next(); a pending deliver may
+    // still come and is ignored.
+    virtual void cancel() = 0;
+};
+
 struct Response {
     int status = 200;
     std::string content_type = "application/json";
     std::string body;
     std::vector<std::pair<std::string, std::string>> headers;  // extra headers, e.g. Location
+    // When set, `body` is ignored and the body is streamed (see BodyStream); the connection
+    // closes when the stream ends.
+    std::shared_ptr<BodyStream> stream;
 };
 
 }  // namespace hirestream::http

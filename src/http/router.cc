@@ -91,18 +91,25 @@ std::vector<RouteInfo> Router::routes() const {
     return out;
 }
 
+const std::string* Router::path_pattern(const std::vector<std::string>& segments) const {
+    for (const auto& r : routes_) {
+        std::map<std::string, std::string> params;
+        if (match(r.segments, segments, params)) return &r.pattern;
+    }
+    return nullptr;
+}
+
 Response Router::dispatch(Request& request) const {
     const auto origin = request.header("origin");
     const bool cors = origin && cors_allowed(*origin);
     // A browser's preflight (Fetch standard, CORS protocol): no credentials are sent with it,
     // so it is answered before any key check, with the methods this path has.
     if (cors && request.method == "OPTIONS" && request.header("access-control-request-method")) {
-        const auto segments = split_path(request.path);
         std::string methods;
-        for (const auto& r : routes_) {
-            std::map<std::string, std::string> params;
-            if (!match(r.segments, segments, params)) continue;
-            methods += (methods.empty() ? "" : ", ") + r.method;
+        if (const auto* pattern = path_pattern(split_path(request.path))) {
+            for (const auto& r : routes_) {
+                if (r.pattern == *pattern) methods += (methods.empty() ? "" : ", ") + r.method;
+            }
         }
         if (!methods.empty()) {
             Response preflight;
@@ -128,10 +135,13 @@ Response Router::dispatch(Request& request) const {
 
 Response Router::route(Request& request) const {
     const auto segments = split_path(request.path);
+    const auto* pattern = path_pattern(segments);
     std::string allowed;
     for (const auto& route : routes_) {
         std::map<std::string, std::string> params;
-        if (!match(route.segments, segments, params)) continue;
+        if (!pattern || route.pattern != *pattern || !match(route.segments, segments, params)) {
+            continue;
+        }
         if (route.method != request.method &&
             !(request.method == "HEAD" && route.method == "GET")) {
             allowed += (allowed.empty() ? "" : ", ") + route.method;

@@ -1,6 +1,9 @@
 #pragma once
 // Router: maps (method, path pattern) to handlers. Patterns are literal segments and {name}
-// captures of one segment, e.g. "/candidates/{id}". Unknown paths answer 404, a known path with
+// captures of one segment, e.g. "/candidates/{id}". A path belongs to the first pattern
+// registered that matches it (register "/candidates/changes" before "/candidates/{id}"); only
+// that pattern's methods serve it, so PATCH /candidates/changes is a 405, not a lookup of the
+// candidate "changes". Unknown paths answer 404, a known path with
 // another method 405 with an Allow header; a handler's Error becomes its JSON error (one
 // mapping, error_response.h); an exception becomes a logged 500.
 // Each route declares who may call it (Access); before a handler runs, the guard (set by app)
@@ -63,6 +66,8 @@ private:
         std::size_t max_body_bytes = 0;
     };
     Response route(Request& request) const;
+    // The pattern of the first route matching the path, whatever its method; null when none.
+    const std::string* path_pattern(const std::vector<std::string>& segments) const;
     bool cors_allowed(std::string_view origin) const;
 
     std::vector<Route> routes_;

@@ -44,6 +44,31 @@ TEST(Router, WrongMethodIs405AndUnknownPathIs404) {
     EXPECT_EQ(router.dispatch(unknown).status, 404);
 }
 
+// A literal path registered before a capture owns that path: its methods alone serve it, so
+// PATCH /candidates/changes is a 405 (Allow: GET), never the candidate named "changes".
+TEST(Router, ALiteralPathIsNotTakenByALaterCapture) {
+    Router router;
+    auto named = [](const char* name) {
+        return [name](Request&) -> Result<Response> {
+            Response r;
+            r.body = name;
+            return r;
+        };
+    };
+    router.add("GET", "/candidates/changes", Access::open, named("changes"));
+    router.add("GET", "/candidates/{id}", Access::open, named("one"));
+    router.add("PATCH", "/candidates/{id}", Access::open, named("patch"));
+    auto get = request("GET", "/candidates/changes");
+    EXPECT_EQ(router.dispatch(get).body, "changes");
+    auto patch = request("PATCH", "/candidates/changes");
+    auto res = router.dispatch(patch);
+    EXPECT_EQ(res.status, 405);
+    ASSERT_EQ(res.headers.size(), 1u);
+    EXPECT_EQ(res.headers[0].second, "GET");
+    auto other = request("PATCH", "/candidates/abc");
+    EXPECT_EQ(router.dispatch(other).body, "patch");
+}
+
 // A handler that throws yields a 500 without its message, never a crash.
 TEST(Router, ExceptionBecomesGeneric500) {
     Router router;

@@ -9,6 +9,8 @@
 #include <vector>
 
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -60,7 +62,10 @@ public:
           options_(options),
           connections_(connections) {}
 
-    ~Session() { --connections_; }
+    ~Session() {
+        if (body_stream_) body_stream_->cancel();
+        --connections_;
+    }
 
     void run() {
         asio::dispatch(stream_.get_executor(),
@@ -149,6 +154,7 @@ private:
     }
 
     void write(Response response, unsigned version, bool head) {
+        if (response.stream) return write_stream(std::move(response), version);
         response_.emplace();
         auto& res = *response_;
         res.version(version);
@@ -165,6 +171,90 @@ private:
         stream_.expires_after(std::chrono::seconds(options_.request_timeout_seconds));
         bhttp::async_write(stream_, res,
                            beast::bind_front_handler(&Session::on_write, shared_from_this()));
+    }
+
+    // A streamed body (Server-Sent Events): the headers now, then each chunk as the stream
+    // delivers it, chunked on HTTP/1.1 and delimited by the close on HTTP/1.0. The connection
+    // is not reused afterwards.
+    void write_stream(Response response, unsigned version) {
+        keep_alive_ = false;
+        chunked_ = version >= 11;
+        body_stream_ = std::move(response.stream);
+        stream_head_.emplace();
+        auto& res = *stream_head_;
+        res.version(version);
+        res.result(static_cast<unsigned>(response.status));
+        res.set(bhttp::field::server, "hirestream");
+        res.set(bhttp::field::content_type, response.content_type);
+        for (auto& [name, value] : response.headers) res.set(name, value);
+        res.keep_alive(false);
+        if (chunked_) res.chunked(true);
+        stream_serializer_.emplace(res);
+        stream_.expires_after(std::chrono::seconds(options_.request_timeout_seconds));
+        bhttp::async_write_header(stream_, *stream_serializer_,
+                                  [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                                      if (ec) return self->end_stream();
+                                      self->watch_peer();
+                                      self->pull();
+                                  });
+    }
+
+    // A client that leaves an idle stream is noticed by its FIN now, not at the next write
+    // (which the kernel would buffer): read on the socket itself (outside the stream's
+    // timeouts, which bound the writes), discarding what little a client may send.
+    void watch_peer() {
+        peer_buffer_ = std::make_unique<std::array<char, 512>>();
+        read_peer();
+    }
+
+    void read_peer() {
+        stream_.socket().async_read_some(
+            asio::buffer(*peer_buffer_),
+            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                self->peer_bytes_ += n;
+                if (ec || self->peer_bytes_ > 65536) return self->end_stream();
+                self->read_peer();
+            });
+    }
+
+    void pull() {
+        if (!body_stream_) return;  // ended meanwhile: the peer left while a write completed
+        // Waiting for the next chunk is not the client's doing: the stream bounds the wait
+        // itself (keep-alive comments), and each write has the request timeout.
+        stream_.expires_never();
+        body_stream_->next([self = shared_from_this()](std::optional<std::string> chunk) {
+            asio::post(self->stream_.get_executor(), [self, chunk = std::move(chunk)]() mutable {
+                self->on_chunk(std::move(chunk));
+            });
+        });
+    }
+
+    void on_chunk(std::optional<std::string> chunk) {
+        if (!body_stream_) return;  // the stream ended meanwhile (write error, cancel)
+        auto done = [self = shared_from_this()](beast::error_code ec, std::size_t) {
+            if (ec) return self->end_stream();
+            self->pull();
+        };
+        stream_.expires_after(std::chrono::seconds(options_.request_timeout_seconds));
+        if (!chunk) {
+            if (!chunked_) return end_stream();
+            return asio::async_write(stream_, bhttp::make_chunk_last(),
+                                     [self = shared_from_this()](beast::error_code, std::size_t) {
+                                         self->end_stream();
+                                     });
+        }
+        chunk_ = std::move(*chunk);
+        if (chunked_) {
+            asio::async_write(stream_, bhttp::make_chunk(asio::buffer(chunk_)), std::move(done));
+        } else {
+            asio::async_write(stream_, asio::buffer(chunk_), std::move(done));
+        }
+    }
+
+    void end_stream() {
+        if (body_stream_) body_stream_->cancel();
+        body_stream_.reset();
+        close();
     }
 
     void reply_and_close(Response response) {
@@ -212,6 +302,14 @@ private:
     beast::flat_buffer buffer_;
     std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
     std::optional<bhttp::response<bhttp::string_body>> response_;
+    // While streaming a body (write_stream): its head, serializer, source and current chunk.
+    std::optional<bhttp::response<bhttp::empty_body>> stream_head_;
+    std::optional<bhttp::response_serializer<bhttp::empty_body>> stream_serializer_;
+    std::shared_ptr<BodyStream> body_stream_;
+    std::string chunk_;
+    bool chunked_ = false;
+    std::unique_ptr<std::array<char, 512>> peer_buffer_;  // while streaming only
+    std::size_t peer_bytes_ = 0;
     const Router& router_;
     const ServerOptions& options_;
     std::atomic<int>& connections_;

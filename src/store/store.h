@@ -91,6 +91,12 @@ public:
     // such table), unavailable (disk full, read-only database).
     virtual Result<WriteResult> put_item(const std::string& table, const Item& item,
                                          PutMode mode) = 0;
+    // Many puts in one transaction (a bulk import): each item succeeds or fails on its own, as
+    // put_item would, and the results come back in order. The outer error (unavailable) means
+    // the transaction was lost and none of them was stored. At most 1000 items.
+    virtual Result<std::vector<Result<WriteResult>>> put_items(const std::string& table,
+                                                               const std::vector<Item>& items,
+                                                               PutMode mode) = 0;
     // Fails with not_found when the item does not exist; conflict on a unique attribute.
     virtual Result<WriteResult> update_item(const std::string& table, const std::string& key,
                                             const ItemUpdate& update) = 0;

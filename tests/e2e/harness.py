@@ -18,6 +18,7 @@ import time
 import http.client
 import http.server
 import urllib.parse
+import uuid
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CONFIG_TEMPLATE = os.path.join(REPO, "config", "hirestream.yaml")
@@ -31,6 +32,14 @@ ADMIN_KEY = "hs_test-admin-key-0123456789abcdef"
 DEFAULT_KEY = object()  # request(): send ADMIN_KEY
 
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def candidate_body(**fields):
+    """A valid POST /candidates body with a fresh email; `fields` override or add fields."""
+    body = {"fullname": "Ada Lovelace", "email": f"ada-{uuid.uuid4().hex[:10]}@example.com",
+            "skills": "c++", "experience": 3}
+    body.update(fields)
+    return body
 
 
 def assignment_path(name):
@@ -204,11 +213,13 @@ class Response:
 
 
 def request(base_url, method, path, body=None, *, raw=None, headers=None, timeout=10.0,
-            api_key=DEFAULT_KEY):
+            api_key=DEFAULT_KEY, source=None):
     """One HTTP request on a fresh connection; never raises on 4xx/5xx. Sends x-api-key:
-    ADMIN_KEY by default, `api_key` instead, or none when api_key is None."""
+    ADMIN_KEY by default, `api_key` instead, or none when api_key is None. `source` is the
+    client's loopback address (e.g. "127.0.0.9"): the bad-key slowdown counts per address."""
     parts = urllib.parse.urlsplit(base_url)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout,
+                                      source_address=(source, 0) if source else None)
     hdrs = dict(headers or {})
     key = ADMIN_KEY if api_key is DEFAULT_KEY else api_key
     if key is not None and not any(k.lower() == "x-api-key" for k in hdrs):

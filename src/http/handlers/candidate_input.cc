@@ -193,4 +193,19 @@ Result<store::ItemUpdate> parse_candidate_update(std::string_view body_text) {
     return update;
 }
 
+store::Item new_candidate_item(const CandidateInput& candidate, const std::string& id,
+                               std::int64_t now_ms) {
+    store::Item item;
+    item.set_string("id", id);
+    item.set_string("fullname", candidate.fullname);
+    item.set_string("email", candidate.email);
+    if (candidate.skills) item.set_string("skills", *candidate.skills);
+    item.set_number("experience", candidate.experience);
+    if (candidate.recruiter_email) item.set_string("recruiterEmail", *candidate.recruiter_email);
+    item.set_bool("evaluated", false);
+    item.set_number("submittedAt", now_ms);
+    item.set_number("updatedAt", now_ms);
+    return item;
+}
+
 }  // namespace hirestream::http

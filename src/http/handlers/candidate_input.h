@@ -7,6 +7,7 @@
 // object, or a PATCH with nothing to change); the first failing field, in the order below, is
 // the one reported.
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -31,6 +32,12 @@ struct CandidateInput {
 // email, experience, skills, recruiterEmail. Limits: fullname 1-256 bytes, email 254, skills
 // 2048, experience a number 0-80, no control characters anywhere.
 Result<CandidateInput> parse_new_candidate(std::string_view body);
+
+// The item a new candidate is stored as: `id`, the input's fields, `evaluated` false and
+// `submittedAt` = `updatedAt` = now_ms. What POST /candidates writes, and `hirestream
+// bulk-load` too, so that an imported database holds exactly what the API would store.
+store::Item new_candidate_item(const CandidateInput& candidate, const std::string& id,
+                               std::int64_t now_ms);
 
 // A PATCH body: the fields to change (fullname, email, skills, experience, recruiterEmail,
 // evaluated), each as DynamoDB attribute values in `set`; `skills` or `recruiterEmail` null

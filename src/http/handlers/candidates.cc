@@ -26,44 +26,8 @@ std::string lower(std::string s) {
     return s;
 }
 
-// Converts one DynamoDB attribute value to plain JSON for API answers.
-json::value plain(const json::value& av) {
-    const auto& o = av.as_object();
-    const auto& [type, v] = *o.begin();
-    auto number = [](std::string_view n) -> json::value {
-        std::int64_t i = 0;
-        auto [p, ec] = std::from_chars(n.data(), n.data() + n.size(), i);
-        if (ec == std::errc() && p == n.data() + n.size()) return i;
-        double d = 0;
-        auto [p2, ec2] = std::from_chars(n.data(), n.data() + n.size(), d);
-        if (ec2 == std::errc() && p2 == n.data() + n.size()) return d;
-        return json::string(n);
-    };
-    if (type == "S" || type == "B") return v;
-    if (type == "N") return number(v.as_string());
-    if (type == "BOOL") return v;
-    if (type == "NULL") return nullptr;
-    if (type == "L") {
-        json::array a;
-        for (const auto& e : v.as_array()) a.push_back(plain(e));
-        return a;
-    }
-    if (type == "M") {
-        json::object m;
-        for (const auto& [k, e] : v.as_object()) m[k] = plain(e);
-        return m;
-    }
-    if (type == "NS") {
-        json::array a;
-        for (const auto& e : v.as_array()) a.push_back(number(e.as_string()));
-        return a;
-    }
-    return v;  // SS, BS: arrays of strings
-}
-
 json::object candidate_json(const store::Item& item, const store::Delivery* delivery) {
-    json::object o;
-    for (const auto& [name, av] : item.attributes()) o[name] = plain(av);
+    json::object o = plain_attributes(item.attributes());
     o["assignment"] = delivery && !delivery->assignment.empty()
                           ? json::value(delivery->assignment)
                           : json::value(nullptr);
@@ -79,14 +43,20 @@ const store::Delivery* find_assignment_delivery(const std::vector<store::Deliver
     return nullptr;
 }
 
-void count_write(const ApiContext& ctx, const char* event) {
-    if (!ctx.metrics) return;
+}  // namespace
+
+void count_candidate_writes(const ApiContext& ctx, const char* event, std::uint64_t n) {
+    if (!ctx.metrics || n == 0) return;
     ctx.metrics
         ->counter("hirestream_table_writes_total", "Item writes, by table and stream event.",
                   fmt::format("table=\"{}\",event=\"{}\"",
                               MetricsRegistry::label_value(ctx.candidates_table), event))
-        .inc();
+        .inc(n);
 }
+
+namespace {
+
+void count_write(const ApiContext& ctx, const char* event) { count_candidate_writes(ctx, event, 1); }
 
 constexpr int kTimelineLength = 100;
 
@@ -167,16 +137,7 @@ Result<Response> create(const ApiContext& ctx, Request& req) {
     const auto& email = candidate->email;
     const auto now = ctx.clock.now_ms();
     const auto id = new_uuid();
-    store::Item item;
-    item.set_string("id", id);
-    item.set_string("fullname", candidate->fullname);
-    item.set_string("email", email);
-    if (candidate->skills) item.set_string("skills", *candidate->skills);
-    item.set_number("experience", candidate->experience);
-    if (candidate->recruiter_email) item.set_string("recruiterEmail", *candidate->recruiter_email);
-    item.set_bool("evaluated", false);
-    item.set_number("submittedAt", now);
-    item.set_number("updatedAt", now);
+    const auto item = new_candidate_item(*candidate, id, now);
 
     auto written = ctx.store.put_item(ctx.candidates_table, item, store::PutMode::create_only);
     if (!written) {
@@ -295,6 +256,46 @@ Result<Response> remove(const ApiContext& ctx, Request& req) {
 }
 
 }  // namespace
+
+json::value plain(const json::value& av) {
+    const auto& o = av.as_object();
+    const auto& [type, v] = *o.begin();
+    auto number = [](std::string_view n) -> json::value {
+        std::int64_t i = 0;
+        auto [p, ec] = std::from_chars(n.data(), n.data() + n.size(), i);
+        if (ec == std::errc() && p == n.data() + n.size()) return i;
+        double d = 0;
+        auto [p2, ec2] = std::from_chars(n.data(), n.data() + n.size(), d);
+        if (ec2 == std::errc() && p2 == n.data() + n.size()) return d;
+        return json::string(n);
+    };
+    if (type == "S" || type == "B") return v;
+    if (type == "N") return number(v.as_string());
+    if (type == "BOOL") return v;
+    if (type == "NULL") return nullptr;
+    if (type == "L") {
+        json::array a;
+        for (const auto& e : v.as_array()) a.push_back(plain(e));
+        return a;
+    }
+    if (type == "M") {
+        json::object m;
+        for (const auto& [k, e] : v.as_object()) m[k] = plain(e);
+        return m;
+    }
+    if (type == "NS") {
+        json::array a;
+        for (const auto& e : v.as_array()) a.push_back(number(e.as_string()));
+        return a;
+    }
+    return v;  // SS, BS: arrays of strings
+}
+
+json::object plain_attributes(const json::object& attributes) {
+    json::object o;
+    for (const auto& [name, av] : attributes) o[name] = plain(av);
+    return o;
+}
 
 void add_candidate_routes(Router& router, const ApiContext& ctx) {
     router.add("POST", "/candidates", Access::recruiter, [&ctx](Request& r) {

@@ -8,6 +8,15 @@ namespace hirestream::http {
 
 // POST/GET /candidates, GET/PATCH/DELETE /candidates/{id}
 void add_candidate_routes(Router& router, const ApiContext& ctx);
+// GET /candidates/changes: the change stream as Server-Sent Events
+void add_candidate_change_routes(Router& router, const ApiContext& ctx);
+// POST /candidates:import: candidates from CSV
+void add_candidate_import_routes(Router& router, const ApiContext& ctx);
+// DynamoDB attribute values as plain JSON, as the API answers: {"S":"a"} -> "a", {"N":"12"} -> 12.
+boost::json::value plain(const boost::json::value& attribute_value);
+boost::json::object plain_attributes(const boost::json::object& attributes);
+// Counts `n` writes of the candidates table in hirestream_table_writes_total.
+void count_candidate_writes(const ApiContext& ctx, const char* event, std::uint64_t n);
 // GET /streams/{table}/records
 void add_stream_routes(Router& router, const ApiContext& ctx);
 // GET /assignments, GET/PUT/DELETE /assignments/{name}, GET /d/{token} (signed downloads)

@@ -14,6 +14,9 @@ void add_openapi_routes(Router& router) {
 }
 
 void add_api_routes(Router& router, const ApiContext& ctx) {
+    // Before /candidates/{id}: the first matching pattern wins.
+    add_candidate_change_routes(router, ctx);
+    add_candidate_import_routes(router, ctx);
     add_candidate_routes(router, ctx);
     add_stream_routes(router, ctx);
     add_rule_routes(router, ctx);

@@ -1181,6 +1181,72 @@ Result<WriteResult> SqliteStore::put_item(const std::string& table, const Item& 
     return result;
 }
 
+Result<std::vector<Result<WriteResult>>> SqliteStore::put_items(const std::string& table,
+                                                                const std::vector<Item>& items,
+                                                                PutMode mode) {
+    if (items.size() > 1000) {
+        return fail(Errc::invalid_argument, "at most 1000 items per batch", "items");
+    }
+    auto info = impl_->table(table);
+    if (!info) return fail(std::move(info.error()));
+    const TableSpec& spec = (*info)->spec;
+    std::vector<std::optional<Result<WriteResult>>> checked(items.size());
+    std::vector<std::string> keys(items.size());
+    for (std::size_t i = 0; i < items.size(); ++i) {
+        auto key = item_key(spec, items[i]);
+        if (auto valid = validate_item(items[i]); !valid) {
+            checked[i] = fail(std::move(valid.error()));
+        } else if (!key) {
+            checked[i] = fail(std::move(key.error()));
+        } else {
+            keys[i] = std::move(*key);
+        }
+    }
+    auto result = impl_->write([&](Connection& conn) -> Result<std::vector<Result<WriteResult>>> {
+        std::vector<Result<WriteResult>> out;
+        out.reserve(items.size());
+        const auto now = impl_->clock.now_ms();
+        for (std::size_t i = 0; i < items.size(); ++i) {
+            if (checked[i]) {
+                out.push_back(*checked[i]);
+                continue;
+            }
+            // Each item in its own savepoint: one that fails (a taken email) undoes only itself.
+            if (auto sp = conn.exec("SAVEPOINT item"); !sp) return fail(std::move(sp.error()));
+            auto one = [&]() -> Result<WriteResult> {
+                auto old = load_item(conn, table, keys[i]);
+                if (!old) return fail(std::move(old.error()));
+                if (*old && mode == PutMode::create_only) {
+                    return fail(Errc::conflict,
+                                fmt::format("an item with {} {} already exists",
+                                            spec.key_attribute, keys[i]),
+                                spec.key_attribute);
+                }
+                Change change{keys[i], std::move(*old), items[i]};
+                auto sequence = apply_change(conn, spec, change, now);
+                if (!sequence) return fail(std::move(sequence.error()));
+                return WriteResult{std::move(change.old_item), std::move(change.new_item),
+                                   *sequence};
+            }();
+            if (sqlite3_get_autocommit(conn.db()) != 0) {
+                return fail(Errc::unavailable,
+                            "the write was rolled back by the database (disk full or I/O error); "
+                            "nothing was stored");
+            }
+            if (!one) {
+                if (auto back = conn.exec("ROLLBACK TO item"); !back) {
+                    return fail(std::move(back.error()));
+                }
+            }
+            if (auto rel = conn.exec("RELEASE item"); !rel) return fail(std::move(rel.error()));
+            out.push_back(std::move(one));
+        }
+        return out;
+    });
+    if (result) impl_->stream_signal.notify();
+    return result;
+}
+
 Result<WriteResult> SqliteStore::update_item(const std::string& table, const std::string& key,
                                              const ItemUpdate& update) {
     auto info = impl_->table(table);

@@ -33,6 +33,9 @@ public:
     Result<TableInfo> describe_table(const std::string& table) override;
     Result<WriteResult> put_item(const std::string& table, const Item& item,
                                  PutMode mode) override;
+    Result<std::vector<Result<WriteResult>>> put_items(const std::string& table,
+                                                       const std::vector<Item>& items,
+                                                       PutMode mode) override;
     Result<WriteResult> update_item(const std::string& table, const std::string& key,
                                     const ItemUpdate& update) override;
     Result<WriteResult> delete_item(const std::string& table, const std::string& key) override;
