@@ -11,26 +11,13 @@
 
 #include <fmt/format.h>
 
+#include "common/text.h"
 #include "mail/outbox_transport.h"
 
 namespace hirestream::mail {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
-
-std::string trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) {
-        s.remove_suffix(1);
-    }
-    return std::string(s);
-}
 
 // Opens a regular file of the folder without following a link, and reads up to `max` bytes of
 // it; `size` gets the whole file's size.
@@ -73,8 +60,8 @@ void read_header_fields(std::string_view message, OutboxEntry& entry) {
     auto take = [&] {
         const auto colon = current.find(':');
         if (colon == std::string::npos) return;
-        const std::string name = lower(trim(std::string_view(current).substr(0, colon)));
-        const std::string value = trim(std::string_view(current).substr(colon + 1));
+        const std::string name = ascii_lower(trim_blanks(std::string_view(current).substr(0, colon)));
+        const std::string value = trim_blanks(std::string_view(current).substr(colon + 1), true);
         if (name == "to" && !to) entry.to = value, to = true;
         if (name == "subject" && !subject) entry.subject = value, subject = true;
         if (name == "date" && !date) entry.date = value, date = true;
@@ -89,7 +76,7 @@ void read_header_fields(std::string_view message, OutboxEntry& entry) {
         if (line.empty()) break;  // the end of the header section
         if (line.front() == ' ' || line.front() == '\t') {
             current += ' ';
-            current += trim(line);  // a folded continuation
+            current += trim_blanks(line, true);  // a folded continuation
             continue;
         }
         take();

@@ -13,6 +13,7 @@
 
 #include "common/csv.h"
 #include "common/ids.h"
+#include "common/text.h"
 #include "http/error_response.h"
 #include "http/handlers/candidate_input.h"
 #include "http/handlers/handlers.h"
@@ -28,30 +29,19 @@ constexpr std::size_t kMaxErrorsListed = 1000;
 const std::vector<std::string> kColumns{"fullname", "email", "skills", "experience",
                                         "recruiterEmail"};
 
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
-
-std::string trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return std::string(s);
-}
 
 // The header row: which known column each field is, by name, case-insensitively.
 Result<std::vector<std::string>> read_header(const CsvRecord& header) {
     std::vector<std::string> columns;
     for (const auto& raw : header.fields) {
-        const auto name = lower(trim(raw));
+        const auto name = ascii_lower(trim_blanks(raw));
         auto known = std::find_if(kColumns.begin(), kColumns.end(),
-                                  [&](const std::string& c) { return lower(c) == name; });
+                                  [&](const std::string& c) { return ascii_lower(c) == name; });
         if (known == kColumns.end()) {
             return fail(Errc::invalid_argument,
                         fmt::format("line {}: unknown column '{}'; the columns are fullname, "
                                     "email, skills, experience, recruiterEmail",
-                                    header.line, trim(raw)),
+                                    header.line, trim_blanks(raw)),
                         "header");
         }
         if (std::find(columns.begin(), columns.end(), *known) != columns.end()) {
@@ -76,7 +66,7 @@ Result<std::vector<std::string>> read_header(const CsvRecord& header) {
 std::string row_body(const std::vector<std::string>& columns, const CsvRecord& row) {
     json::object body;
     for (std::size_t i = 0; i < columns.size(); ++i) {
-        const auto value = trim(row.fields[i]);
+        const auto value = trim_blanks(row.fields[i]);
         const auto& column = columns[i];
         if (value.empty() && (column == "skills" || column == "recruiterEmail")) continue;
         if (column == "experience") {
@@ -99,7 +89,7 @@ struct RowError {
 };
 
 Result<Response> import(const ApiContext& ctx, Request& req) {
-    const auto type = lower(req.header("content-type").value_or(""));
+    const auto type = ascii_lower(req.header("content-type").value_or(""));
     if (type.rfind("text/csv", 0) != 0 && type.rfind("application/csv", 0) != 0) {
         auto r = error_response(Error(Errc::invalid_argument,
                                       "the body must be CSV (Content-Type: text/csv)",
