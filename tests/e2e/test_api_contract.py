@@ -127,6 +127,23 @@ class World:
     def email_of(self, cid):
         return self.hs.candidate(cid)["email"]
 
+    # the outbox folder: a candidate's email, and a file past what GET /outbox/{name} serves
+    @functools.cached_property
+    def outbox_message(self):
+        cid = self.candidate_id
+        hit = harness.wait_until(
+            lambda: [m for m in self.hs.get("/outbox").json["messages"]
+                     if self.email_of(cid) in m["to"]],
+            message="the candidate's email in the outbox")
+        return hit[0]["name"]
+
+    @functools.cached_property
+    def oversized_outbox_message(self):
+        name = "20000101T000000.000Z-oversized@hirestream.eml"
+        with open(os.path.join(self.launcher.outbox_dir, name), "wb") as f:
+            f.truncate(32 * 1024 * 1024 + 1)  # sparse: nothing is written
+        return name
+
     # download links, signed as the service signs them (mail.links.secret is known here)
     def link(self, assignment, candidate_id=None, expires_s=None):
         cid = candidate_id or self.candidate_id
@@ -405,6 +422,25 @@ EXAMPLES = {
         lambda w: w.hs.delete("/suppressions/not-an-address"), "address"),
     ("delete", "/suppressions/{address}", 404): Example(
         lambda w: w.hs.delete("/suppressions/never-listed@example.com"), "address"),
+    # the web app's routes: rules, a function's log tail, the outbox folder
+    ("get", "/rules", 200): Example(lambda w: w.hs.get("/rules")),
+    ("post", "/rules/evaluate", 200): Example(
+        lambda w: w.hs.post("/rules/evaluate", {"experience": 6, "skills": "go"})),
+    ("post", "/rules/evaluate", 400): Example(
+        lambda w: w.hs.post("/rules/evaluate", {"experience": -1}), "experience"),
+    ("get", "/functions/{name}/logs", 200): Example(
+        lambda w: w.hs.get("/functions/sendAssignment/logs?limit=5")),
+    ("get", "/functions/{name}/logs", 400): Example(
+        lambda w: w.hs.get("/functions/sendAssignment/logs?cursor=nope"), "cursor"),
+    ("get", "/functions/{name}/logs", 404): Example(
+        lambda w: w.hs.get("/functions/nope/logs"), "name"),
+    ("get", "/outbox", 200): Example(lambda w: (w.outbox_message, w.hs.get("/outbox"))[1]),
+    ("get", "/outbox", 400): Example(lambda w: w.hs.get("/outbox?limit=0"), "limit"),
+    ("get", "/outbox/{name}", 200): Example(lambda w: w.hs.get(f"/outbox/{w.outbox_message}")),
+    ("get", "/outbox/{name}", 404): Example(
+        lambda w: w.hs.get("/outbox/20000101T000000.000Z-missing.eml"), "name"),
+    ("get", "/outbox/{name}", 413): Example(
+        lambda w: w.hs.get(f"/outbox/{w.oversized_outbox_message}"), "name"),
     # keys
     ("get", "/keys", 200): Example(lambda w: (w.recruiter_key, w.hs.get("/keys"))[1]),
     ("post", "/keys", 201): Example(lambda w: w.hs.post("/keys", {"role": "admin", "name": "ops"})),
