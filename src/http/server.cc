@@ -372,6 +372,19 @@ HttpServer::HttpServer(ServerOptions options, const Router& router)
 HttpServer::~HttpServer() { stop(); }
 
 Result<int> HttpServer::start() {
+    auto port = listen();
+    if (port) serve();
+    return port;
+}
+
+void HttpServer::serve() {
+    impl_->accept();
+    for (int i = 0; i < impl_->options.threads; ++i) {
+        impl_->threads.emplace_back([this] { impl_->io.run(); });
+    }
+}
+
+Result<int> HttpServer::listen() {
     auto& o = impl_->options;
     // Each connection is a file descriptor: raise the soft limit to the hard one, and keep the
     // connection cap below it with room for the database, logs, mail and pipes, so a flood of
@@ -414,12 +427,7 @@ Result<int> HttpServer::start() {
                     fmt::format("cannot listen on {}:{}: {}", o.host, o.port, ec.message()),
                     "server.listen");
     }
-    const int port = acceptor.local_endpoint().port();
-    impl_->accept();
-    for (int i = 0; i < o.threads; ++i) {
-        impl_->threads.emplace_back([this] { impl_->io.run(); });
-    }
-    return port;
+    return static_cast<int>(acceptor.local_endpoint().port());
 }
 
 void HttpServer::stop() {

@@ -246,6 +246,36 @@ TEST_F(SqliteStoreTest, UniqueAttributeClashIsAConflictNamingTheAttribute) {
     EXPECT_EQ(all_records().size(), 2u);
 }
 
+// Protects the bulk import: in one batch each item stands or falls on its own, as put_item would,
+// and only the items stored get a change record.
+TEST_F(SqliteStoreTest, PutItemsStoresEachItemOnItsOwnInOneBatch) {
+    ASSERT_TRUE(store().ensure_table(spec()));
+    ASSERT_TRUE(store().put_item(kTable, candidate("c-0", "taken@example.com"), PutMode::create_only));
+    Item keyless;
+    keyless.set_string("email", "nokey@example.com");
+    const std::vector<Item> batch{candidate("c-1", "a@example.com"),
+                                  candidate("c-2", "taken@example.com"),
+                                  candidate("c-3", "b@example.com"),
+                                  candidate("c-1", "again@example.com"),
+                                  candidate("c-4", "a@example.com"), keyless,
+                                  candidate("c-5", "c@example.com")};
+    auto written = store().put_items(kTable, batch, PutMode::create_only);
+    ASSERT_TRUE(written) << written.error().message;
+    ASSERT_EQ(written->size(), batch.size());
+    std::vector<std::string> outcome;
+    for (const auto& w : *written) {
+        outcome.push_back(w ? "ok" : std::string(errc_name(w.error().code)) + ":" + w.error().field);
+    }
+    EXPECT_EQ(outcome, (std::vector<std::string>{"ok", "conflict:email", "ok", "conflict:id",
+                                                 "conflict:email", "invalid_argument:id", "ok"}));
+    EXPECT_EQ((*written)[0]->sequence + 1, (*written)[2]->sequence);
+    const auto records = all_records();
+    ASSERT_EQ(records.size(), 4u);  // c-0, then c-1, c-3, c-5
+    EXPECT_FALSE(store().get_item(kTable, "c-4")->has_value());
+    EXPECT_EQ(store().get_item(kTable, "c-1")->value().string_attr("email"), "a@example.com");
+    EXPECT_FALSE(store().put_items(kTable, std::vector<Item>(1001), PutMode::create_only));
+}
+
 // Protects atomicity of the uniqueness check under concurrent submissions.
 TEST_F(SqliteStoreTest, ConcurrentInsertsOfOneEmailLetExactlyOneSucceed) {
     ASSERT_TRUE(store().ensure_table(spec()));
