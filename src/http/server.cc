@@ -154,6 +154,15 @@ private:
     }
 
     void write(Response response, unsigned version, bool head) {
+        if (response.deferred) {
+            auto later = std::move(response.deferred);
+            return later([self = shared_from_this(), version, head](Response answer) {
+                asio::post(self->stream_.get_executor(),
+                           [self, answer = std::move(answer), version, head]() mutable {
+                               self->write(std::move(answer), version, head);
+                           });
+            });
+        }
         if (response.stream) return write_stream(std::move(response), version);
         response_.emplace();
         auto& res = *response_;
