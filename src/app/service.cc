@@ -241,7 +241,8 @@ Result<StartInfo> Service::start() {
     if (!secret) return fail(secret.error());
     s.links = std::make_unique<mail::LinkSigner>(std::move(*secret), s.clock);
 
-    // HTTP first binds the port, so the public URL of links can name the real one.
+    // HTTP first binds the port, so the public URL of links can name the real one; it serves
+    // once everything else is up.
     s.api = std::make_unique<http::ApiContext>(http::ApiContext{
         *s.store, s.clock, c.candidates.spec.name, identity, c.candidates.spec.shard_count,
         c.server.max_body_bytes, s.catalog.get(), s.links.get(), c.server.max_upload_bytes,
@@ -276,7 +277,7 @@ Result<StartInfo> Service::start() {
     so.request_timeout_seconds = c.server.request_timeout_seconds;
     so.max_connections = c.server.max_connections;
     s.server = std::make_unique<http::HttpServer>(so, s.router);
-    auto port = s.server->start();
+    auto port = s.server->listen();
     if (!port) return fail(port.error());
     const std::string host = c.server.host == "0.0.0.0" || c.server.host == "::"
                                  ? "localhost"
@@ -360,6 +361,9 @@ Result<StartInfo> Service::start() {
         std::chrono::seconds(10), [&s] { return s.store->checkpoint(); });
     s.retention->start();
 
+    // Serving only now: a request that came early waited in the backlog instead of meeting
+    // functions and mappings still being set up (a 404 for a function, a data race on them).
+    s.server->serve();
     return StartInfo{api_url, s.transport->describe(), db_path, std::move(*first_admin_key)};
 }
 

@@ -81,6 +81,8 @@ Result<std::vector<CsvRecord>> parse_csv(std::string_view text, std::size_t max_
 }
 
 std::string format_csv_record(const std::vector<std::string>& fields) {
+    // One empty field written bare would be a blank line, which is no record at all.
+    if (fields.size() == 1 && fields[0].empty()) return "\"\"\r\n";
     std::string out;
     for (std::size_t f = 0; f < fields.size(); ++f) {
         if (f > 0) out += ',';

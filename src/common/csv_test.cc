@@ -50,11 +50,15 @@ TEST(Csv, RefusesMoreRecordsThanTheBound) {
 TEST(Csv, FormattedRecordsParseBackToTheSameFields) {
     const std::vector<std::string> fields{"plain", "with, comma", "with \"quote\"", "two\r\nlines",
                                           ""};
-    auto r = parse_csv(format_csv_record(fields) + format_csv_record({"x"}), 10);
+    auto r = parse_csv(format_csv_record(fields) + format_csv_record({"x"}) +
+                           format_csv_record({""}),
+                       10);
     ASSERT_TRUE(r) << r.error().message;
-    ASSERT_EQ(r->size(), 2u);
+    ASSERT_EQ(r->size(), 3u);
     EXPECT_EQ((*r)[0].fields, fields);
     EXPECT_EQ((*r)[1].line, 3u);
+    // A record of one empty field stays a record (written bare it would be a blank line).
+    EXPECT_EQ((*r)[2].fields, (std::vector<std::string>{""}));
 }
 
 }  // namespace

@@ -54,6 +54,10 @@ struct Response {
     // When set, `body` is ignored and the body is streamed (see BodyStream); the connection
     // closes when the stream ends.
     std::shared_ptr<BodyStream> stream;
+    // When set, the answer comes later (e.g. once a write's commit is durable), and this value
+    // only carries it: the server calls `deferred` once with a `reply` that takes the real
+    // response, from any thread. No I/O thread waits meanwhile.
+    std::function<void(std::function<void(Response)> reply)> deferred;
 };
 
 }  // namespace hirestream::http

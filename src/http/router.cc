@@ -91,6 +91,15 @@ std::vector<RouteInfo> Router::routes() const {
     return out;
 }
 
+Response answer(Result<Response> result, std::string_view method, std::string_view path) {
+    if (result) return std::move(*result);
+    if (result.error().code == Errc::internal || result.error().code == Errc::unavailable) {
+        spdlog::error("request failed method={} path={} code={} error=\"{}\"", method, path,
+                      errc_name(result.error().code), result.error().message);
+    }
+    return error_response(result.error());
+}
+
 const std::string* Router::path_pattern(const std::vector<std::string>& segments) const {
     for (const auto& r : routes_) {
         std::map<std::string, std::string> params;
@@ -126,9 +135,22 @@ Response Router::dispatch(Request& request) const {
     }
     auto response = route(request);
     if (cors) {
-        response.headers.emplace_back("Access-Control-Allow-Origin", std::string(*origin));
-        response.headers.emplace_back("Access-Control-Expose-Headers", "Location, Retry-After");
-        response.headers.emplace_back("Vary", "Origin");
+        auto add_cors = [allowed = std::string(*origin)](Response& r) {
+            r.headers.emplace_back("Access-Control-Allow-Origin", allowed);
+            r.headers.emplace_back("Access-Control-Expose-Headers", "Location, Retry-After");
+            r.headers.emplace_back("Vary", "Origin");
+        };
+        if (response.deferred) {
+            // The headers belong on the answer that comes later.
+            response.deferred = [later = std::move(response.deferred), add_cors](auto reply) {
+                later([reply = std::move(reply), add_cors](Response r) {
+                    add_cors(r);
+                    reply(std::move(r));
+                });
+            };
+        } else {
+            add_cors(response);
+        }
     }
     return response;
 }
@@ -152,17 +174,7 @@ Response Router::route(Request& request) const {
             if (auto refused = guard_(request, route.access)) return std::move(*refused);
         }
         try {
-            auto result = route.handler(request);
-            if (!result) {
-                if (result.error().code == Errc::internal ||
-                    result.error().code == Errc::unavailable) {
-                    spdlog::error("request failed method={} path={} code={} error=\"{}\"",
-                                  request.method, request.path, errc_name(result.error().code),
-                                  result.error().message);
-                }
-                return error_response(result.error());
-            }
-            return std::move(*result);
+            return answer(route.handler(request), request.method, request.path);
         } catch (const std::exception& e) {
             spdlog::error("handler threw method={} path={} error=\"{}\"", request.method,
                           request.path, e.what());

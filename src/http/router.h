@@ -22,6 +22,11 @@ namespace hirestream::http {
 
 using Handler = std::function<Result<Response>(Request&)>;
 
+// A handler's result as the client gets it: the response, or its error as the one JSON error
+// (error_response.h), logged when it is internal or unavailable. For answers that come later
+// (Response::deferred), so they are mapped exactly as the router maps immediate ones.
+Response answer(Result<Response> result, std::string_view method, std::string_view path);
+
 // Who may call a route: anyone, or a valid API key of at least that role.
 enum class Access { open, recruiter, admin };
 std::string_view access_text(Access access);  // "open" | "recruiter" | "admin"

@@ -154,6 +154,15 @@ private:
     }
 
     void write(Response response, unsigned version, bool head) {
+        if (response.deferred) {
+            auto later = std::move(response.deferred);
+            return later([self = shared_from_this(), version, head](Response answer) {
+                asio::post(self->stream_.get_executor(),
+                           [self, answer = std::move(answer), version, head]() mutable {
+                               self->write(std::move(answer), version, head);
+                           });
+            });
+        }
         if (response.stream) return write_stream(std::move(response), version);
         response_.emplace();
         auto& res = *response_;
@@ -372,6 +381,19 @@ HttpServer::HttpServer(ServerOptions options, const Router& router)
 HttpServer::~HttpServer() { stop(); }
 
 Result<int> HttpServer::start() {
+    auto port = listen();
+    if (port) serve();
+    return port;
+}
+
+void HttpServer::serve() {
+    impl_->accept();
+    for (int i = 0; i < impl_->options.threads; ++i) {
+        impl_->threads.emplace_back([this] { impl_->io.run(); });
+    }
+}
+
+Result<int> HttpServer::listen() {
     auto& o = impl_->options;
     // Each connection is a file descriptor: raise the soft limit to the hard one, and keep the
     // connection cap below it with room for the database, logs, mail and pipes, so a flood of
@@ -414,12 +436,7 @@ Result<int> HttpServer::start() {
                     fmt::format("cannot listen on {}:{}: {}", o.host, o.port, ec.message()),
                     "server.listen");
     }
-    const int port = acceptor.local_endpoint().port();
-    impl_->accept();
-    for (int i = 0; i < o.threads; ++i) {
-        impl_->threads.emplace_back([this] { impl_->io.run(); });
-    }
-    return port;
+    return static_cast<int>(acceptor.local_endpoint().port());
 }
 
 void HttpServer::stop() {

@@ -32,9 +32,13 @@ public:
     HttpServer(ServerOptions options, const Router& router);
     ~HttpServer();
 
-    // Binds and starts serving. Returns the bound port. Fails with unavailable when the
-    // address cannot be bound (naming it).
+    // Binds and starts serving: listen() then serve(). Returns the bound port. Fails with
+    // unavailable when the address cannot be bound (naming it).
     Result<int> start();
+    // Binds the port (so its number is known, e.g. for links) without serving: connections
+    // wait in the kernel's backlog until serve(), so no request meets a half-started service.
+    Result<int> listen();
+    void serve();
     void stop();
 
 private:

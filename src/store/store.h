@@ -13,6 +13,7 @@
 // Thread-safety: every method may be called from any thread concurrently.
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -91,6 +92,12 @@ public:
     // such table), unavailable (disk full, read-only database).
     virtual Result<WriteResult> put_item(const std::string& table, const Item& item,
                                          PutMode mode) = 0;
+    // put_item without waiting: `complete` gets the same result once its commit is durable (or
+    // failed), on a thread of the store's, so it must be quick: hand the result over (e.g. post
+    // it to an I/O thread). Lets a server keep many writes in flight on few threads, all
+    // sharing commits.
+    virtual void put_item_async(const std::string& table, Item item, PutMode mode,
+                                std::function<void(Result<WriteResult>)> complete) = 0;
     // Many puts in one transaction (a bulk import): each item succeeds or fails on its own, as
     // put_item would, and the results come back in order. The outer error (unavailable) means
     // the transaction was lost and none of them was stored. At most 1000 items.

@@ -131,15 +131,9 @@ Result<Response> candidate_response(const ApiContext& ctx, const store::Item& it
     return json_response(status, json::serialize(o));
 }
 
-Result<Response> create(const ApiContext& ctx, Request& req) {
-    auto candidate = parse_new_candidate(req.body);
-    if (!candidate) return fail(candidate.error());
-    const auto& email = candidate->email;
-    const auto now = ctx.clock.now_ms();
-    const auto id = new_uuid();
-    const auto item = new_candidate_item(*candidate, id, now);
-
-    auto written = ctx.store.put_item(ctx.candidates_table, item, store::PutMode::create_only);
+// The answer to a POST once its write is settled: the seed's 201, or why not.
+Result<Response> created(const ApiContext& ctx, const Result<store::WriteResult>& written,
+                         const std::string& id, const std::string& email) {
     if (!written) {
         if (written.error().code == Errc::conflict && written.error().field == "email") {
             return fail(Errc::conflict,
@@ -155,6 +149,37 @@ Result<Response> create(const ApiContext& ctx, Request& req) {
     out["candidateId"] = id;
     auto r = json_response(201, json::serialize(out));
     r.headers.emplace_back("Location", "/candidates/" + id);
+    return r;
+}
+
+// Waits for the commit on the calling thread (what an Idempotency-Key needs: the answer is
+// stored before it is sent).
+Result<Response> create(const ApiContext& ctx, Request& req) {
+    auto candidate = parse_new_candidate(req.body);
+    if (!candidate) return fail(candidate.error());
+    const auto id = new_uuid();
+    const auto item = new_candidate_item(*candidate, id, ctx.clock.now_ms());
+    return created(ctx, ctx.store.put_item(ctx.candidates_table, item, store::PutMode::create_only),
+                   id, candidate->email);
+}
+
+// The usual path: validated on the I/O thread, answered once the group commit holding the
+// write is durable, with no I/O thread waiting meanwhile, so every open connection's write can
+// share one commit.
+Result<Response> create_deferred(const ApiContext& ctx, Request& req) {
+    auto candidate = parse_new_candidate(req.body);
+    if (!candidate) return fail(candidate.error());
+    auto id = new_uuid();
+    auto item = new_candidate_item(*candidate, id, ctx.clock.now_ms());
+    Response r;
+    r.deferred = [&ctx, item = std::move(item), id = std::move(id),
+                  email = std::move(candidate->email)](auto reply) mutable {
+        ctx.store.put_item_async(
+            ctx.candidates_table, std::move(item), store::PutMode::create_only,
+            [&ctx, id, email, reply = std::move(reply)](Result<store::WriteResult> written) {
+                reply(answer(created(ctx, written, id, email), "POST", "/candidates"));
+            });
+    };
     return r;
 }
 
@@ -299,6 +324,7 @@ json::object plain_attributes(const json::object& attributes) {
 
 void add_candidate_routes(Router& router, const ApiContext& ctx) {
     router.add("POST", "/candidates", Access::recruiter, [&ctx](Request& r) {
+        if (!r.header("idempotency-key")) return create_deferred(ctx, r);
         return run_idempotent(ctx.store, ctx.clock, r,
                               [&ctx](Request& req) { return create(ctx, req); });
     });

@@ -13,7 +13,9 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <semaphore>
 #include <set>
+#include <thread>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -897,102 +899,149 @@ struct SqliteStore::Impl {
         : options(std::move(opts)),
           clock(clk),
           readers(std::chrono::milliseconds(options.busy_timeout_ms)) {}
+    // The committer finishes what is queued, then ends, before the connections close.
+    ~Impl() { stop_committer(); }
 
     // Runs `body` in a BEGIN IMMEDIATE transaction on the writer and returns its result once
     // that transaction has committed (or `body`'s own error, its changes rolled back).
     // IMMEDIATE takes the write lock up front, so checks made inside (create_only, unique
     // values) cannot be invalidated by another process before COMMIT.
     //
-    // Group commit: writers that arrive while a commit is in progress queue up, and the next
-    // leader runs all of them in one transaction, each inside its own SAVEPOINT (a body that
-    // fails rolls back only itself), so concurrent writers share one fsync (synchronous=FULL).
-    // A result is handed back only after the COMMIT that made it durable.
+    // Group commit: writes queue up for the committer thread, which runs everything queued in
+    // one transaction, each body inside its own SAVEPOINT (a body that fails rolls back only
+    // itself), so concurrent writers share one fsync (synchronous=FULL). A result is handed
+    // back only after the COMMIT that made it durable; each waiter is woken on its own.
     template <typename Fn>
     auto write(Fn&& body) -> decltype(body(std::declval<Connection&>())) {
         using R = decltype(body(std::declval<Connection&>()));
         std::optional<R> result;
+        std::optional<Error> lost;
+        std::binary_semaphore ready{0};
         PendingWrite mine;
         mine.run = [&](Connection& conn) {
             result.emplace(body(conn));
             return result->has_value();
         };
-        {
-            std::unique_lock lock(queue_mutex);
-            queue.push_back(&mine);
-            queue_cv.wait(lock, [&] { return mine.done || !leader_active; });
-            if (!mine.done) {
-                leader_active = true;
-                while (!mine.done) {
-                    std::vector<PendingWrite*> batch;
-                    batch.swap(queue);
-                    lock.unlock();
-                    commit_batch(batch);
-                    lock.lock();
-                }
-                leader_active = false;
-            }
-        }
-        queue_cv.notify_all();
-        if (!result) return fail(std::move(mine.commit_error));  // never ran: the batch was lost
-        if (!mine.committed && *result) return fail(std::move(mine.commit_error));
+        mine.done = [&](const std::optional<Error>& batch_lost) {
+            lost = batch_lost;
+            ready.release();  // the last touch of this frame's state from the committer
+        };
+        if (auto queued = enqueue(std::move(mine)); !queued) return fail(std::move(queued.error()));
+        ready.acquire();
+        return settle(std::move(result), lost);
+    }
+
+    // As write(), without waiting: `complete` gets the result on the committer thread once its
+    // fate is known, so it must be quick (hand the result over, e.g. post it to an I/O thread).
+    template <typename R>
+    void write_async(std::function<R(Connection&)> body, std::function<void(R)> complete) {
+        auto result = std::make_shared<std::optional<R>>();
+        PendingWrite w;
+        w.run = [result, body = std::move(body)](Connection& conn) {
+            result->emplace(body(conn));
+            return (*result)->has_value();
+        };
+        w.done = [result, complete](const std::optional<Error>& lost) {
+            complete(settle(std::move(*result), lost));
+        };
+        if (auto queued = enqueue(std::move(w)); !queued) complete(fail(std::move(queued.error())));
+    }
+
+    // What a write returns: its body's result, unless the batch it ran in was lost (then an
+    // error, even for a body that succeeded: its changes were rolled back).
+    template <typename R>
+    static R settle(std::optional<R> result, const std::optional<Error>& lost) {
+        if (!result) return fail(lost ? *lost : Error(Errc::internal, "the write never ran"));
+        if (lost && *result) return fail(*lost);
         return std::move(*result);
     }
 
     struct PendingWrite {
-        std::function<bool(Connection&)> run;  // true when the body succeeded
-        bool done = false;                     // guarded by queue_mutex
-        bool committed = false;
-        Error commit_error;
+        std::function<bool(Connection&)> run;                  // true when the body succeeded
+        std::function<void(const std::optional<Error>&)> done;  // with the batch's loss, if any
     };
 
-    // Runs a batch in one transaction. Marks each done (under queue_mutex) once its fate is
-    // known; a body that did not run (the transaction was lost) fails with the same error.
-    void commit_batch(const std::vector<PendingWrite*>& batch) {
-        std::optional<Error> lost;
+    // Bounded: a writer beyond kMaxQueuedWrites is refused at once instead of piling up.
+    static constexpr std::size_t kMaxQueuedWrites = 100'000;
+
+    Result<void> enqueue(PendingWrite w) {
         {
-            std::lock_guard lock(writer_mutex);
-            Connection& conn = *writer;
-            conn.rollback();  // heals a transaction left open by an earlier failed rollback
-            if (auto begun = conn.exec("BEGIN IMMEDIATE"); !begun) {
-                lost = std::move(begun.error());
+            std::lock_guard lock(queue_mutex);
+            if (committer_stopping) {
+                return fail(Errc::unavailable, "the database is closing");
             }
-            for (std::size_t i = 0; !lost && i < batch.size(); ++i) {
-                PendingWrite* w = batch[i];
-                if (auto sp = conn.exec("SAVEPOINT w"); !sp) {
-                    lost = std::move(sp.error());
-                    break;
-                }
-                const bool ok = w->run(conn);
-                if (sqlite3_get_autocommit(conn.db()) != 0) {
-                    // SQLite rolled the whole transaction back (disk full, I/O error): every
-                    // body of the batch that ran so far lost its changes.
-                    lost = Error(Errc::unavailable,
-                                 "the write was rolled back by the database (disk full or I/O "
-                                 "error); nothing was stored");
-                    break;
-                }
-                if (!ok) {
-                    if (auto back = conn.exec("ROLLBACK TO w"); !back) lost = back.error();
-                }
-                if (!lost) {
-                    if (auto rel = conn.exec("RELEASE w"); !rel) lost = rel.error();
-                }
+            if (queue.size() >= kMaxQueuedWrites) {
+                return fail(Errc::unavailable,
+                            fmt::format("{} writes are already waiting for the database",
+                                        kMaxQueuedWrites));
+            }
+            queue.push_back(std::move(w));
+        }
+        queue_cv.notify_one();
+        return {};
+    }
+
+    void start_committer() {
+        committer = std::thread([this] {
+            std::unique_lock lock(queue_mutex);
+            for (;;) {
+                queue_cv.wait(lock, [&] { return !queue.empty() || committer_stopping; });
+                if (queue.empty()) return;  // stopping, and nothing left to commit
+                std::vector<PendingWrite> batch;
+                batch.swap(queue);
+                lock.unlock();
+                auto lost = commit_batch(batch);
+                for (auto& w : batch) w.done(lost);
+                lock.lock();
+            }
+        });
+    }
+
+    void stop_committer() {
+        {
+            std::lock_guard lock(queue_mutex);
+            committer_stopping = true;
+        }
+        queue_cv.notify_one();
+        if (committer.joinable()) committer.join();
+    }
+
+    // Runs a batch in one transaction. Returns the error that lost it (every write of the batch
+    // then shares it: their changes were rolled back), or nullopt when it committed.
+    std::optional<Error> commit_batch(std::vector<PendingWrite>& batch) {
+        std::optional<Error> lost;
+        std::lock_guard lock(writer_mutex);
+        Connection& conn = *writer;
+        conn.rollback();  // heals a transaction left open by an earlier failed rollback
+        if (auto begun = conn.exec("BEGIN IMMEDIATE"); !begun) lost = std::move(begun.error());
+        for (std::size_t i = 0; !lost && i < batch.size(); ++i) {
+            if (auto sp = conn.exec("SAVEPOINT w"); !sp) {
+                lost = std::move(sp.error());
+                break;
+            }
+            const bool ok = batch[i].run(conn);
+            if (sqlite3_get_autocommit(conn.db()) != 0) {
+                // SQLite rolled the whole transaction back (disk full, I/O error): every
+                // body of the batch that ran so far lost its changes.
+                lost = Error(Errc::unavailable,
+                             "the write was rolled back by the database (disk full or I/O "
+                             "error); nothing was stored");
+                break;
+            }
+            if (!ok) {
+                if (auto back = conn.exec("ROLLBACK TO w"); !back) lost = back.error();
             }
             if (!lost) {
-                if (auto committed = conn.exec("COMMIT"); !committed) {
-                    lost = std::move(committed.error());
-                }
-            }
-            if (lost) conn.rollback();
-            // Every write of the batch shares its fate; one that never ran fails with the
-            // error that lost the batch (write() sees its result is empty).
-            std::lock_guard qlock(queue_mutex);
-            for (PendingWrite* w : batch) {
-                w->committed = !lost;
-                if (lost) w->commit_error = *lost;
-                w->done = true;
+                if (auto rel = conn.exec("RELEASE w"); !rel) lost = rel.error();
             }
         }
+        if (!lost) {
+            if (auto committed = conn.exec("COMMIT"); !committed) {
+                lost = std::move(committed.error());
+            }
+        }
+        if (lost) conn.rollback();
+        return lost;
     }
 
     Result<std::shared_ptr<const TableInfo>> table(const std::string& name) {
@@ -1010,12 +1059,12 @@ struct SqliteStore::Impl {
     std::mutex writer_mutex;
     std::unique_ptr<Connection> writer;  // guarded by writer_mutex
 
-    // Group commit (see write()): writers waiting for the next batch, and whether one of them
-    // is leading a batch now.
+    // Group commit (see write()): writes waiting for the committer's next batch.
     std::mutex queue_mutex;
     std::condition_variable queue_cv;
-    std::vector<PendingWrite*> queue;  // guarded by queue_mutex
-    bool leader_active = false;        // guarded by queue_mutex
+    std::vector<PendingWrite> queue;   // guarded by queue_mutex
+    bool committer_stopping = false;   // guarded by queue_mutex
+    std::thread committer;             // started once the writer connection is open
     ReaderPool readers;
 
     std::mutex tables_mutex;
@@ -1046,6 +1095,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const SqliteOptions& opti
     auto writer = Connection::open(options.path, ConnectionRole::writer, options.busy_timeout_ms);
     if (!writer) return fail(std::move(writer.error()));
     impl->writer = std::move(*writer);
+    impl->start_committer();
 
     auto migrated = impl->write([&](Connection& conn) -> Result<void> {
         std::int64_t found = 0;
@@ -1155,6 +1205,26 @@ Result<TableInfo> SqliteStore::describe_table(const std::string& table) {
 
 // ---- items --------------------------------------------------------------------------------------
 
+namespace {
+
+// The body of one put, run in the writer's transaction.
+Result<WriteResult> put_in(Connection& conn, const TableSpec& spec, const std::string& key,
+                           const Item& item, PutMode mode, std::int64_t now_ms) {
+    auto old = load_item(conn, spec.name, key);
+    if (!old) return fail(std::move(old.error()));
+    if (*old && mode == PutMode::create_only) {
+        return fail(Errc::conflict,
+                    fmt::format("an item with {} {} already exists", spec.key_attribute, key),
+                    spec.key_attribute);
+    }
+    Change change{key, std::move(*old), item};
+    auto sequence = apply_change(conn, spec, change, now_ms);
+    if (!sequence) return fail(std::move(sequence.error()));
+    return WriteResult{std::move(change.old_item), std::move(change.new_item), *sequence};
+}
+
+}  // namespace
+
 Result<WriteResult> SqliteStore::put_item(const std::string& table, const Item& item,
                                           PutMode mode) {
     auto info = impl_->table(table);
@@ -1163,22 +1233,28 @@ Result<WriteResult> SqliteStore::put_item(const std::string& table, const Item& 
     STORE_TRY(validate_item(item));
     auto key = item_key(spec, item);
     if (!key) return fail(std::move(key.error()));
-
-    auto result = impl_->write([&](Connection& conn) -> Result<WriteResult> {
-        auto old = load_item(conn, table, *key);
-        if (!old) return fail(std::move(old.error()));
-        if (*old && mode == PutMode::create_only) {
-            return fail(Errc::conflict,
-                        fmt::format("an item with {} {} already exists", spec.key_attribute, *key),
-                        spec.key_attribute);
-        }
-        Change change{*key, std::move(*old), item};
-        auto sequence = apply_change(conn, spec, change, impl_->clock.now_ms());
-        if (!sequence) return fail(std::move(sequence.error()));
-        return WriteResult{std::move(change.old_item), std::move(change.new_item), *sequence};
+    auto result = impl_->write([&](Connection& conn) {
+        return put_in(conn, spec, *key, item, mode, impl_->clock.now_ms());
     });
     if (result) impl_->stream_signal.notify();
     return result;
+}
+
+void SqliteStore::put_item_async(const std::string& table, Item item, PutMode mode,
+                                 std::function<void(Result<WriteResult>)> complete) {
+    auto info = impl_->table(table);
+    if (!info) return complete(fail(std::move(info.error())));
+    if (auto valid = validate_item(item); !valid) return complete(fail(std::move(valid.error())));
+    auto key = item_key((*info)->spec, item);
+    if (!key) return complete(fail(std::move(key.error())));
+    impl_->write_async<Result<WriteResult>>(
+        [this, info = *info, key = std::move(*key), item = std::move(item), mode](Connection& conn) {
+            return put_in(conn, info->spec, key, item, mode, impl_->clock.now_ms());
+        },
+        [this, complete = std::move(complete)](Result<WriteResult> result) {
+            if (result) impl_->stream_signal.notify();
+            complete(std::move(result));
+        });
 }
 
 Result<std::vector<Result<WriteResult>>> SqliteStore::put_items(const std::string& table,

@@ -33,6 +33,8 @@ public:
     Result<TableInfo> describe_table(const std::string& table) override;
     Result<WriteResult> put_item(const std::string& table, const Item& item,
                                  PutMode mode) override;
+    void put_item_async(const std::string& table, Item item, PutMode mode,
+                        std::function<void(Result<WriteResult>)> complete) override;
     Result<std::vector<Result<WriteResult>>> put_items(const std::string& table,
                                                        const std::vector<Item>& items,
                                                        PutMode mode) override;

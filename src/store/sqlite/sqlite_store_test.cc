@@ -246,6 +246,78 @@ TEST_F(SqliteStoreTest, UniqueAttributeClashIsAConflictNamingTheAttribute) {
     EXPECT_EQ(all_records().size(), 2u);
 }
 
+// Protects the deferred POST path: async puts from many threads each complete exactly once,
+// after their commit, with what put_item would have answered (a taken email is a conflict).
+TEST_F(SqliteStoreTest, AsyncPutsCompleteOnceWithTheSyncAnswers) {
+    ASSERT_TRUE(store().ensure_table(spec()));
+    constexpr int kThreads = 4, kEach = 50;
+    std::mutex m;
+    std::condition_variable cv;
+    int completed = 0, ok = 0, conflicts = 0;
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < kEach; ++i) {
+                // Every thread also tries one shared email: exactly one of those may win.
+                const auto email = i == 0 ? std::string("shared@example.com")
+                                          : fmt::format("t{}-{}@example.com", t, i);
+                store().put_item_async(
+                    kTable, candidate(fmt::format("c-{}-{}", t, i), email), PutMode::create_only,
+                    [&](Result<WriteResult> r) {
+                        std::lock_guard lock(m);
+                        ++completed;
+                        if (r) ++ok;
+                        if (!r && r.error().code == Errc::conflict) ++conflicts;
+                        cv.notify_all();
+                    });
+            }
+        });
+    }
+    for (auto& t : threads) t.join();
+    std::unique_lock lock(m);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(30),
+                            [&] { return completed == kThreads * kEach; }));
+    EXPECT_EQ(ok, kThreads * kEach - (kThreads - 1));
+    EXPECT_EQ(conflicts, kThreads - 1);
+    lock.unlock();
+    EXPECT_EQ(all_records().size(), static_cast<std::size_t>(ok));
+    // A failure found before the write (no key) completes at once, on the caller's thread.
+    bool refused = false;
+    store().put_item_async(kTable, Item(), PutMode::create_only,
+                           [&](Result<WriteResult> r) { refused = !r; });
+    EXPECT_TRUE(refused);
+}
+
+// Protects the bulk import: in one batch each item stands or falls on its own, as put_item would,
+// and only the items stored get a change record.
+TEST_F(SqliteStoreTest, PutItemsStoresEachItemOnItsOwnInOneBatch) {
+    ASSERT_TRUE(store().ensure_table(spec()));
+    ASSERT_TRUE(store().put_item(kTable, candidate("c-0", "taken@example.com"), PutMode::create_only));
+    Item keyless;
+    keyless.set_string("email", "nokey@example.com");
+    const std::vector<Item> batch{candidate("c-1", "a@example.com"),
+                                  candidate("c-2", "taken@example.com"),
+                                  candidate("c-3", "b@example.com"),
+                                  candidate("c-1", "again@example.com"),
+                                  candidate("c-4", "a@example.com"), keyless,
+                                  candidate("c-5", "c@example.com")};
+    auto written = store().put_items(kTable, batch, PutMode::create_only);
+    ASSERT_TRUE(written) << written.error().message;
+    ASSERT_EQ(written->size(), batch.size());
+    std::vector<std::string> outcome;
+    for (const auto& w : *written) {
+        outcome.push_back(w ? "ok" : std::string(errc_name(w.error().code)) + ":" + w.error().field);
+    }
+    EXPECT_EQ(outcome, (std::vector<std::string>{"ok", "conflict:email", "ok", "conflict:id",
+                                                 "conflict:email", "invalid_argument:id", "ok"}));
+    EXPECT_EQ((*written)[0]->sequence + 1, (*written)[2]->sequence);
+    const auto records = all_records();
+    ASSERT_EQ(records.size(), 4u);  // c-0, then c-1, c-3, c-5
+    EXPECT_FALSE(store().get_item(kTable, "c-4")->has_value());
+    EXPECT_EQ(store().get_item(kTable, "c-1")->value().string_attr("email"), "a@example.com");
+    EXPECT_FALSE(store().put_items(kTable, std::vector<Item>(1001), PutMode::create_only));
+}
+
 // Protects atomicity of the uniqueness check under concurrent submissions.
 TEST_F(SqliteStoreTest, ConcurrentInsertsOfOneEmailLetExactlyOneSucceed) {
     ASSERT_TRUE(store().ensure_table(spec()));
