@@ -4,6 +4,8 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -183,7 +185,14 @@ Result<StartInfo> Service::start() {
     // and mail them twice. The lock dies with the process, also on SIGKILL.
     const auto lock_path = (fs::path(c.data_dir) / "hirestream.lock").string();
     s.lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (s.lock_fd < 0 || ::flock(s.lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    if (s.lock_fd < 0) {
+        // E.g. a read-only file system: not another hirestream, and saying so would mislead.
+        return fail(
+            Errc::unavailable,
+            fmt::format("cannot open the lock file '{}': {}", lock_path, std::strerror(errno)),
+            "data.dir");
+    }
+    if (::flock(s.lock_fd, LOCK_EX | LOCK_NB) != 0) {
         return fail(Errc::unavailable,
                     fmt::format("another hirestream is already using the data folder '{}'",
                                 c.data_dir),
@@ -248,6 +257,9 @@ Result<StartInfo> Service::start() {
         c.server.max_body_bytes, s.catalog.get(), s.links.get(), c.server.max_upload_bytes,
         [&s] { return s.metrics.render(); }, {},
         [&s]() -> std::string {
+            if (auto e = s.store->write_problem()) {
+                return "the database cannot be written: " + e->message;
+            }
             if (!s.retention) return {};
             auto e = s.retention->last_error();
             return e ? e->message : std::string();

@@ -32,6 +32,12 @@ void fill_random(unsigned char* data, std::size_t size) {
     }
 }
 
+std::string canonical_uuid(const std::array<unsigned char, 16>& b) {
+    std::string hex = to_hex(b.data(), b.size());
+    return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" +
+           hex.substr(16, 4) + "-" + hex.substr(20, 12);
+}
+
 }  // namespace
 
 std::string new_uuid() {
@@ -39,9 +45,17 @@ std::string new_uuid() {
     fill_random(b.data(), b.size());
     b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);  // version 4 (RFC 4122 4.4)
     b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);  // variant 10
-    std::string hex = to_hex(b.data(), b.size());
-    return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" +
-           hex.substr(16, 4) + "-" + hex.substr(20, 12);
+    return canonical_uuid(b);
+}
+
+std::string new_time_ordered_uuid(std::int64_t unix_ms) {
+    std::array<unsigned char, 16> b{};
+    fill_random(b.data(), b.size());
+    const auto ms = static_cast<std::uint64_t>(unix_ms < 0 ? 0 : unix_ms);
+    for (int i = 0; i < 6; ++i) b[i] = static_cast<unsigned char>(ms >> (8 * (5 - i)));
+    b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x70);  // version 7 (RFC 9562 5.7)
+    b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);  // variant 10
+    return canonical_uuid(b);
 }
 
 std::string random_hex(std::size_t bytes) {

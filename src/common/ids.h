@@ -11,6 +11,11 @@ namespace hirestream {
 // A random (version 4) UUID in its canonical lower-case 36-character form.
 std::string new_uuid();
 
+// A time-ordered (version 7, RFC 9562 5.7) UUID: the 48-bit Unix time in ms, then 74 random
+// bits. Item keys made of these are appended near the end of the store's key index instead of at
+// random pages, so each commit rewrites far fewer pages.
+std::string new_time_ordered_uuid(std::int64_t unix_ms);
+
 // `bytes` random bytes as lower-case hex (2 * bytes characters).
 std::string random_hex(std::size_t bytes);
 

@@ -29,4 +29,19 @@ TEST(Ids, Sha256MatchesKnownVector) {
               "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
+// Candidate ids are version 7: canonical, carrying their millisecond, sorting by time as text
+// (what keeps the store's key index appending), and unique within one millisecond.
+TEST(Ids, TimeOrderedUuidsSortByTimeAndCarryVersionSeven) {
+    const auto a = new_time_ordered_uuid(1'780'000'000'000);
+    const auto b = new_time_ordered_uuid(1'780'000'000'001);
+    const auto c = new_time_ordered_uuid(1'780'000'000'001);
+    EXPECT_TRUE(is_uuid(a));
+    EXPECT_EQ(a[14], '7');
+    EXPECT_NE(std::string("89ab").find(a[19]), std::string::npos);  // variant 10
+    EXPECT_EQ(a.substr(0, 13), "019e7044-8800");  // 1780000000000 ms = 0x019e70448800
+    EXPECT_LT(a, b);
+    EXPECT_NE(b, c);
+    EXPECT_EQ(b.substr(0, 13), c.substr(0, 13));
+}
+
 }  // namespace hirestream

@@ -265,6 +265,11 @@ public:
 
     virtual ChangeSignal& stream_signal() = 0;
     virtual ChangeSignal& delivery_signal() = 0;
+
+    // Why writes fail now: the error (always unavailable: disk full, read-only, I/O error,
+    // lock timeout) that lost the latest write transaction, kept until a later one commits;
+    // nullopt while writes commit. Reads may still work meanwhile.
+    virtual std::optional<Error> write_problem() = 0;
 };
 
 }  // namespace hirestream::store

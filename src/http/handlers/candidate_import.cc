@@ -165,7 +165,7 @@ Result<Response> import(const ApiContext& ctx, Request& req) {
             row_failed(row.line, candidate.error());
             continue;
         }
-        batch.push_back(new_candidate_item(*candidate, new_uuid(), now));
+        batch.push_back(new_candidate_item(*candidate, new_time_ordered_uuid(now), now));
         batch_lines.push_back(row.line);
         if (batch.size() == kBatch) {
             if (auto ok = flush(); !ok) return fail(ok.error());

@@ -157,8 +157,9 @@ Result<Response> created(const ApiContext& ctx, const Result<store::WriteResult>
 Result<Response> create(const ApiContext& ctx, Request& req) {
     auto candidate = parse_new_candidate(req.body);
     if (!candidate) return fail(candidate.error());
-    const auto id = new_uuid();
-    const auto item = new_candidate_item(*candidate, id, ctx.clock.now_ms());
+    const auto now = ctx.clock.now_ms();
+    const auto id = new_time_ordered_uuid(now);
+    const auto item = new_candidate_item(*candidate, id, now);
     return created(ctx, ctx.store.put_item(ctx.candidates_table, item, store::PutMode::create_only),
                    id, candidate->email);
 }
@@ -169,8 +170,9 @@ Result<Response> create(const ApiContext& ctx, Request& req) {
 Result<Response> create_deferred(const ApiContext& ctx, Request& req) {
     auto candidate = parse_new_candidate(req.body);
     if (!candidate) return fail(candidate.error());
-    auto id = new_uuid();
-    auto item = new_candidate_item(*candidate, id, ctx.clock.now_ms());
+    const auto now = ctx.clock.now_ms();
+    auto id = new_time_ordered_uuid(now);
+    auto item = new_candidate_item(*candidate, id, now);
     Response r;
     r.deferred = [&ctx, item = std::move(item), id = std::move(id),
                   email = std::move(candidate->email)](auto reply) mutable {

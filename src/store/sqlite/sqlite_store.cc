@@ -3,10 +3,12 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <concepts>
 #include <condition_variable>
+#include <cstring>
 #include <functional>
 #include <iterator>
 #include <limits>
@@ -253,6 +255,20 @@ constexpr int kMaxAttemptsKept = 100;
 // -------------------------------------------------------------------------------------------------
 // Errors
 
+// The errno of the last failed system call on the database's WAL file, else on its main file
+// (0 when none failed). SQLite's own system errno is often 0 by the time a COMMIT reports
+// SQLITE_IOERR_WRITE; each unix file keeps the errno of its own failed call.
+int last_file_errno(sqlite3* db) {
+    int err = 0;
+    sqlite3_file* wal = nullptr;
+    if (sqlite3_file_control(db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal) == SQLITE_OK &&
+        wal != nullptr && wal->pMethods != nullptr) {
+        wal->pMethods->xFileControl(wal, SQLITE_FCNTL_LAST_ERRNO, &err);
+    }
+    if (err == 0) sqlite3_file_control(db, "main", SQLITE_FCNTL_LAST_ERRNO, &err);
+    return err;
+}
+
 Error sqlite_error(sqlite3* db, int rc, std::string_view what) {
     const std::string detail = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
     switch (rc & 0xff) {
@@ -260,8 +276,22 @@ Error sqlite_error(sqlite3* db, int rc, std::string_view what) {
             return Error(Errc::unavailable, "database is full: no space left on device");
         case SQLITE_READONLY:
             return Error(Errc::unavailable, "database is read-only: " + detail);
-        case SQLITE_IOERR:
+        case SQLITE_IOERR: {
+            // A file system the kernel turned read-only under the open database (ext4's
+            // errors=remount-ro after an error) fails the WAL write with EROFS, which SQLite
+            // reports as a plain I/O error.
+            const int err = db != nullptr ? last_file_errno(db) : 0;
+            if (err == EROFS) {
+                return Error(Errc::unavailable,
+                             "database is read-only: its file system refuses writes (read-only "
+                             "file system)");
+            }
+            if (err != 0) {
+                return Error(Errc::unavailable, fmt::format("database I/O error: {} ({})", detail,
+                                                            std::strerror(err)));
+            }
             return Error(Errc::unavailable, "database I/O error: " + detail);
+        }
         case SQLITE_BUSY:
         case SQLITE_LOCKED:
             return Error(Errc::unavailable,
@@ -396,12 +426,13 @@ enum class ConnectionRole { writer, reader };
 class Connection {
 public:
     static Result<std::unique_ptr<Connection>> open(const std::string& path, ConnectionRole role,
-                                                    int busy_timeout_ms) {
+                                                    int busy_timeout_ms, const std::string& vfs) {
         // NOMUTEX: the store already serializes use of each connection.
         int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
         if (role == ConnectionRole::writer) flags |= SQLITE_OPEN_CREATE;
         sqlite3* db = nullptr;
-        const int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+        const int rc =
+            sqlite3_open_v2(path.c_str(), &db, flags, vfs.empty() ? nullptr : vfs.c_str());
         // The handle must be closed even when opening failed.
         std::unique_ptr<Connection> conn(new Connection(db));
         if (rc != SQLITE_OK) {
@@ -444,6 +475,10 @@ public:
         for (const char* pragma : pragmas) {
             auto done = conn->exec(pragma);
             if (!done) return fail(with_path(std::move(done.error()), path));
+        }
+        if (role == ConnectionRole::writer) {
+            // After wal_autocheckpoint, which installs (or, at 0, removes) a hook of its own.
+            sqlite3_wal_hook(db, &Connection::on_wal_commit, conn.get());
         }
         return conn;
     }
@@ -488,6 +523,10 @@ public:
 
     bool in_transaction() const { return sqlite3_get_autocommit(db_) == 0; }
 
+    // Whether a commit appended frames to the WAL since the last call (writer only): a COMMIT
+    // of a transaction that changed nothing succeeds without writing, so proves nothing.
+    bool take_wal_written() { return std::exchange(wal_written_, false); }
+
     void rollback() {
         if (!in_transaction()) return;  // SQLite already rolled back (e.g. after SQLITE_FULL)
         if (auto done = exec("ROLLBACK"); !done) {
@@ -502,7 +541,14 @@ private:
     };
     explicit Connection(sqlite3* db) : db_(db) {}
 
+    // sqlite3_wal_hook: called after a commit that wrote `frames` > 0 WAL frames.
+    static int on_wal_commit(void* self, sqlite3*, const char*, int /*frames*/) {
+        static_cast<Connection*>(self)->wal_written_ = true;
+        return SQLITE_OK;
+    }
+
     sqlite3* db_;
+    bool wal_written_ = false;
     // Node-based, so Statement's pointer to `in_use` stays valid as the cache grows.
     std::unordered_map<std::string, Cached> cache_;
 };
@@ -1013,6 +1059,7 @@ struct SqliteStore::Impl {
         std::lock_guard lock(writer_mutex);
         Connection& conn = *writer;
         conn.rollback();  // heals a transaction left open by an earlier failed rollback
+        conn.take_wal_written();
         if (auto begun = conn.exec("BEGIN IMMEDIATE"); !begun) lost = std::move(begun.error());
         for (std::size_t i = 0; !lost && i < batch.size(); ++i) {
             if (auto sp = conn.exec("SAVEPOINT w"); !sp) {
@@ -1021,11 +1068,13 @@ struct SqliteStore::Impl {
             }
             const bool ok = batch[i].run(conn);
             if (sqlite3_get_autocommit(conn.db()) != 0) {
-                // SQLite rolled the whole transaction back (disk full, I/O error): every
-                // body of the batch that ran so far lost its changes.
+                // SQLite rolled the whole transaction back (disk full, read-only, I/O
+                // error): every body of the batch that ran so far lost its changes.
+                auto why = sqlite_error(conn.db(), sqlite3_extended_errcode(conn.db()), "write");
                 lost = Error(Errc::unavailable,
-                             "the write was rolled back by the database (disk full or I/O "
-                             "error); nothing was stored");
+                             fmt::format("the write was rolled back by the database ({}); "
+                                         "nothing was stored",
+                                         why.message));
                 break;
             }
             if (!ok) {
@@ -1041,7 +1090,25 @@ struct SqliteStore::Impl {
             }
         }
         if (lost) conn.rollback();
+        note_write_outcome(lost, conn.take_wal_written());
         return lost;
+    }
+
+    // Keeps the error that lost a batch for write_problem() until a commit writes again (one
+    // that changed nothing, e.g. a refused duplicate, proves nothing). Logs when writes start
+    // and stop failing, not each failure: the callers log those, with their own backoff.
+    void note_write_outcome(const std::optional<Error>& lost, bool wrote) {
+        std::lock_guard lock(problem_mutex);
+        if (lost && lost->code == Errc::unavailable) {
+            if (!write_problem) {
+                spdlog::error("store: writes are failing error=\"{}\"", lost->message);
+            }
+            write_problem = *lost;
+        } else if (!lost && wrote && write_problem) {
+            spdlog::info("store: writes commit again (they failed with \"{}\")",
+                         write_problem->message);
+            write_problem.reset();
+        }
     }
 
     Result<std::shared_ptr<const TableInfo>> table(const std::string& name) {
@@ -1073,6 +1140,9 @@ struct SqliteStore::Impl {
 
     ChangeSignal stream_signal;
     ChangeSignal delivery_signal;
+
+    std::mutex problem_mutex;
+    std::optional<Error> write_problem;  // guarded by problem_mutex
 };
 
 SqliteStore::SqliteStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -1092,7 +1162,8 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const SqliteOptions& opti
                     "busy_timeout_ms");
     }
     auto impl = std::make_unique<Impl>(options, clock);
-    auto writer = Connection::open(options.path, ConnectionRole::writer, options.busy_timeout_ms);
+    auto writer = Connection::open(options.path, ConnectionRole::writer, options.busy_timeout_ms,
+                                   options.vfs);
     if (!writer) return fail(std::move(writer.error()));
     impl->writer = std::move(*writer);
     impl->start_committer();
@@ -1126,7 +1197,8 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const SqliteOptions& opti
     if (!migrated) return fail(with_path(std::move(migrated.error()), options.path));
 
     for (int i = 0; i < options.reader_connections; ++i) {
-        auto reader = Connection::open(options.path, ConnectionRole::reader, options.busy_timeout_ms);
+        auto reader = Connection::open(options.path, ConnectionRole::reader,
+                                       options.busy_timeout_ms, options.vfs);
         if (!reader) return fail(std::move(reader.error()));
         impl->readers.add(std::move(*reader));
     }
@@ -2575,7 +2647,17 @@ Result<void> SqliteStore::release_idempotency_key(const std::string& scope,
 ChangeSignal& SqliteStore::stream_signal() { return impl_->stream_signal; }
 ChangeSignal& SqliteStore::delivery_signal() { return impl_->delivery_signal; }
 
+std::optional<Error> SqliteStore::write_problem() {
+    std::lock_guard lock(impl_->problem_mutex);
+    return impl_->write_problem;
+}
+
 Result<void> SqliteStore::checkpoint() {
+    if (write_problem()) {
+        // Setting the schema version it already has dirties page 1: a real commit and fsync.
+        static const std::string probe = fmt::format("PRAGMA user_version = {}", kSchemaVersion);
+        STORE_TRY(impl_->write([](Connection& conn) { return conn.exec(probe); }));
+    }
     std::lock_guard lock(impl_->writer_mutex);
     // PASSIVE copies what it can without waiting on readers or blocking the next writer.
     return impl_->writer->exec("PRAGMA wal_checkpoint(PASSIVE)");

@@ -19,6 +19,7 @@ struct SqliteOptions {
     std::string path;           // database file; its folder must exist
     int reader_connections = 4;
     int busy_timeout_ms = 5000;
+    std::string vfs{};  // SQLite VFS name; empty: the platform's default (tests inject faults)
 };
 
 class SqliteStore final : public Store {
@@ -111,8 +112,11 @@ public:
                                          const std::string& key) override;
     ChangeSignal& stream_signal() override;
     ChangeSignal& delivery_signal() override;
+    std::optional<Error> write_problem() override;
 
-    // Runs a PASSIVE WAL checkpoint (never blocks writers).
+    // Runs a PASSIVE WAL checkpoint (never blocks writers). While write_problem() is set, first
+    // commits one small write (the schema version again), so the problem clears by itself once
+    // the disk takes writes again, even when nothing else writes. Fails with unavailable.
     Result<void> checkpoint();
 
 private:

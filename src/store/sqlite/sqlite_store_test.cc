@@ -4,9 +4,11 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <filesystem>
 #include <latch>
 #include <map>
+#include <mutex>
 #include <set>
 #include <thread>
 #include <vector>
@@ -45,6 +47,122 @@ Delivery delivery_for(const std::string& candidate_id, std::int64_t due_ms) {
     return d;
 }
 
+// A VFS over the platform's default whose files refuse every write, truncate, sync and delete
+// with EROFS while `refuse_writes` is set: what a file system the kernel turned read-only under
+// the open database does (ext4 with errors=remount-ro after an error; tests/e2e produces that
+// for real as root). Reads, locks and the WAL index pass through, as they do there.
+class ReadOnlyFaultVfs {
+public:
+    static constexpr const char* kName = "hirestream-test-readonly";
+    static inline std::atomic<bool> refuse_writes{false};
+
+    // Registers the VFS once (not as the default); returns its name.
+    static const char* install() {
+        static std::once_flag once;
+        std::call_once(once, [] {
+            static sqlite3_vfs vfs = *sqlite3_vfs_find(nullptr);
+            base_ = sqlite3_vfs_find(nullptr);
+            vfs.zName = kName;
+            vfs.szOsFile = static_cast<int>(sizeof(File)) + base_->szOsFile;
+            vfs.xOpen = &open;
+            vfs.xDelete = &remove;
+            vfs.pNext = nullptr;
+            sqlite3_vfs_register(&vfs, 0);
+        });
+        return kName;
+    }
+
+private:
+    struct File {
+        sqlite3_file base;
+        sqlite3_file* real;  // the default VFS's file, allocated right after this struct
+        int last_errno;
+    };
+    static sqlite3_file* real(sqlite3_file* f) { return reinterpret_cast<File*>(f)->real; }
+    static int refuse(sqlite3_file* f, int rc) {
+        reinterpret_cast<File*>(f)->last_errno = EROFS;
+        return rc;
+    }
+
+    static int open(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* file, int flags,
+                    int* out_flags) {
+        auto* f = reinterpret_cast<File*>(file);
+        f->real = reinterpret_cast<sqlite3_file*>(f + 1);
+        f->last_errno = 0;
+        const int rc = base_->xOpen(base_, name, f->real, flags, out_flags);
+        f->base.pMethods = f->real->pMethods != nullptr ? &kMethods : nullptr;
+        return rc;
+    }
+    static int remove(sqlite3_vfs*, const char* name, int sync_dir) {
+        if (refuse_writes) return SQLITE_IOERR_DELETE;
+        return base_->xDelete(base_, name, sync_dir);
+    }
+
+    static int close(sqlite3_file* f) { return real(f)->pMethods->xClose(real(f)); }
+    static int read(sqlite3_file* f, void* buf, int n, sqlite3_int64 off) {
+        return real(f)->pMethods->xRead(real(f), buf, n, off);
+    }
+    static int write(sqlite3_file* f, const void* buf, int n, sqlite3_int64 off) {
+        if (refuse_writes) return refuse(f, SQLITE_IOERR_WRITE);
+        return real(f)->pMethods->xWrite(real(f), buf, n, off);
+    }
+    static int truncate(sqlite3_file* f, sqlite3_int64 size) {
+        if (refuse_writes) return refuse(f, SQLITE_IOERR_TRUNCATE);
+        return real(f)->pMethods->xTruncate(real(f), size);
+    }
+    static int sync(sqlite3_file* f, int flags) {
+        if (refuse_writes) return refuse(f, SQLITE_IOERR_FSYNC);
+        return real(f)->pMethods->xSync(real(f), flags);
+    }
+    static int file_size(sqlite3_file* f, sqlite3_int64* size) {
+        return real(f)->pMethods->xFileSize(real(f), size);
+    }
+    static int lock(sqlite3_file* f, int level) { return real(f)->pMethods->xLock(real(f), level); }
+    static int unlock(sqlite3_file* f, int level) {
+        return real(f)->pMethods->xUnlock(real(f), level);
+    }
+    static int check_reserved(sqlite3_file* f, int* out) {
+        return real(f)->pMethods->xCheckReservedLock(real(f), out);
+    }
+    static int file_control(sqlite3_file* f, int op, void* arg) {
+        const int err = reinterpret_cast<File*>(f)->last_errno;
+        if (op == SQLITE_FCNTL_LAST_ERRNO && err != 0) {
+            *static_cast<int*>(arg) = err;
+            return SQLITE_OK;
+        }
+        return real(f)->pMethods->xFileControl(real(f), op, arg);
+    }
+    static int sector_size(sqlite3_file* f) { return real(f)->pMethods->xSectorSize(real(f)); }
+    static int device_characteristics(sqlite3_file* f) {
+        return real(f)->pMethods->xDeviceCharacteristics(real(f));
+    }
+    static int shm_map(sqlite3_file* f, int page, int size, int extend, void volatile** out) {
+        return real(f)->pMethods->xShmMap(real(f), page, size, extend, out);
+    }
+    static int shm_lock(sqlite3_file* f, int offset, int n, int flags) {
+        return real(f)->pMethods->xShmLock(real(f), offset, n, flags);
+    }
+    static void shm_barrier(sqlite3_file* f) { real(f)->pMethods->xShmBarrier(real(f)); }
+    static int shm_unmap(sqlite3_file* f, int delete_flag) {
+        return real(f)->pMethods->xShmUnmap(real(f), delete_flag);
+    }
+    static int fetch(sqlite3_file* f, sqlite3_int64 off, int n, void** out) {
+        return real(f)->pMethods->xFetch(real(f), off, n, out);
+    }
+    static int unfetch(sqlite3_file* f, sqlite3_int64 off, void* p) {
+        return real(f)->pMethods->xUnfetch(real(f), off, p);
+    }
+
+    static inline sqlite3_vfs* base_ = nullptr;
+    // Version 3: with the WAL index (xShm*) and memory-mapped reads (xFetch).
+    static constexpr sqlite3_io_methods kMethods = {
+        3,        &close,          &read,         &write,       &truncate,
+        &sync,    &file_size,      &lock,         &unlock,      &check_reserved,
+        &file_control,             &sector_size,  &device_characteristics,
+        &shm_map, &shm_lock,       &shm_barrier,  &shm_unmap,   &fetch,
+        &unfetch};
+};
+
 class SqliteStoreTest : public ::testing::Test {
 protected:
     void SetUp() override {
@@ -53,6 +171,7 @@ protected:
         reopen();
     }
     void TearDown() override {
+        ReadOnlyFaultVfs::refuse_writes = false;
         store_.reset();
         std::error_code ec;
         fs::remove_all(dir_, ec);
@@ -60,9 +179,9 @@ protected:
 
     std::string db_path() const { return (dir_ / "store.db").string(); }
 
-    SqliteStore& reopen(int busy_timeout_ms = 5000) {
+    SqliteStore& reopen(int busy_timeout_ms = 5000, std::string vfs = {}) {
         store_.reset();
-        auto opened = SqliteStore::open({db_path(), 2, busy_timeout_ms}, clock_);
+        auto opened = SqliteStore::open({db_path(), 2, busy_timeout_ms, std::move(vfs)}, clock_);
         if (!opened) throw std::runtime_error(opened.error().message);
         store_ = std::move(*opened);
         return *store_;
@@ -1227,6 +1346,69 @@ TEST_F(SqliteStoreTest, WriteWhileAnotherProcessHoldsTheLockIsUnavailable) {
     EXPECT_NE(blocked.error().message.find("busy"), std::string::npos);
     EXPECT_TRUE(store().put_item(kTable, candidate("c-2"), PutMode::create_only));
     EXPECT_EQ(all_records().size(), 2u);
+}
+
+// Protects the read-only database: while its file system refuses writes, a write fails with
+// unavailable saying the database is read-only, stores nothing, and write_problem() says so;
+// reads keep working; once writes work again the next one commits and the problem clears.
+TEST_F(SqliteStoreTest, WritesToAReadOnlyFileSystemAreUnavailableAndReadsKeepWorking) {
+    reopen(5000, ReadOnlyFaultVfs::install());
+    ASSERT_TRUE(store().ensure_table(spec()));
+    ASSERT_TRUE(store().put_item(kTable, candidate("c-1", "a@example.com"), PutMode::create_only));
+    EXPECT_FALSE(store().write_problem());
+
+    ReadOnlyFaultVfs::refuse_writes = true;
+    auto refused = store().put_item(kTable, candidate("c-2", "b@example.com"), PutMode::create_only);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code, Errc::unavailable);
+    EXPECT_NE(refused.error().message.find("read-only"), std::string::npos)
+        << refused.error().message;
+    ASSERT_TRUE(store().write_problem());
+    EXPECT_NE(store().write_problem()->message.find("read-only"), std::string::npos);
+    EXPECT_FALSE(store().add_delivery(delivery_for("c-1", 0)));
+    EXPECT_TRUE(store().get_item(kTable, "c-1")->has_value());
+    EXPECT_FALSE(store().get_item(kTable, "c-2")->has_value());
+    EXPECT_EQ(store().list_items(kTable, std::nullopt, 10)->items.size(), 1u);
+    EXPECT_EQ(all_records().size(), 1u);
+
+    ReadOnlyFaultVfs::refuse_writes = false;
+    ASSERT_TRUE(store().put_item(kTable, candidate("c-2", "b@example.com"), PutMode::create_only));
+    EXPECT_FALSE(store().write_problem());
+    EXPECT_EQ(all_records().size(), 2u);
+    reopen();
+    ASSERT_TRUE(store().ensure_table(spec()));
+    EXPECT_EQ(store().list_items(kTable, std::nullopt, 10)->items.size(), 2u);
+}
+
+// Protects /healthz from a false all-clear: a transaction that changed nothing (a refused
+// duplicate) commits without writing, so it must not clear the recorded problem.
+TEST_F(SqliteStoreTest, ACommitThatWritesNothingKeepsTheWriteProblem) {
+    reopen(5000, ReadOnlyFaultVfs::install());
+    ASSERT_TRUE(store().ensure_table(spec()));
+    ASSERT_TRUE(store().put_item(kTable, candidate("c-1", "a@example.com"), PutMode::create_only));
+    ReadOnlyFaultVfs::refuse_writes = true;
+    ASSERT_FALSE(store().put_item(kTable, candidate("c-2"), PutMode::create_only));
+    auto duplicate = store().put_item(kTable, candidate("c-1"), PutMode::create_only);
+    ASSERT_FALSE(duplicate);
+    EXPECT_EQ(duplicate.error().code, Errc::conflict);
+    EXPECT_TRUE(store().write_problem());
+}
+
+// Protects recovery without traffic: checkpoint() (the background loop) probes with a real
+// write while a problem is recorded, so the problem clears once the disk takes writes again.
+TEST_F(SqliteStoreTest, CheckpointProbesWritesSoTheProblemClearsWithoutOtherWrites) {
+    reopen(5000, ReadOnlyFaultVfs::install());
+    ASSERT_TRUE(store().ensure_table(spec()));
+    ReadOnlyFaultVfs::refuse_writes = true;
+    ASSERT_FALSE(store().put_item(kTable, candidate("c-1"), PutMode::create_only));
+    auto probed = store().checkpoint();
+    ASSERT_FALSE(probed);
+    EXPECT_EQ(probed.error().code, Errc::unavailable);
+    EXPECT_TRUE(store().write_problem());
+
+    ReadOnlyFaultVfs::refuse_writes = false;
+    ASSERT_TRUE(store().checkpoint());
+    EXPECT_FALSE(store().write_problem());
 }
 
 // Protects the start-up error: a database that cannot be created names its path.
