@@ -42,7 +42,7 @@ namespace {
 
 namespace json = boost::json;
 
-constexpr int kSchemaVersion = 5;
+constexpr int kSchemaVersion = 6;
 constexpr int kMaxListLimit = 1000;
 constexpr int kMaxShardCount = 1024;
 
@@ -239,6 +239,16 @@ CREATE TABLE idempotency_keys (
 ) WITHOUT ROWID;
 CREATE INDEX idempotency_keys_by_age ON idempotency_keys(created_ms);
 PRAGMA user_version = 5;
+)sql";
+
+// Version 6: the unique attributes each table's unique_values were built for, so a start with
+// the same ones skips re-reading every item (which made start-up grow with the table).
+constexpr const char* kSchemaV6 = R"sql(
+CREATE TABLE unique_attribute_sets (
+    table_name TEXT PRIMARY KEY,
+    attributes TEXT NOT NULL
+) WITHOUT ROWID;
+PRAGMA user_version = 6;
 )sql";
 
 constexpr const char* kDeadLetterColumns =
@@ -1192,6 +1202,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const SqliteOptions& opti
         if (found < 3) STORE_TRY(conn.exec_script(kSchemaV3));
         if (found < 4) STORE_TRY(conn.exec_script(kSchemaV4));
         if (found < 5) STORE_TRY(conn.exec_script(kSchemaV5));
+        if (found < 6) STORE_TRY(conn.exec_script(kSchemaV6));
         return {};
     });
     if (!migrated) return fail(with_path(std::move(migrated.error()), options.path));
@@ -1258,7 +1269,29 @@ Result<TableInfo> SqliteStore::ensure_table(const TableSpec& spec) {
                                    spec.shard_count, out.stream_label, out.created_ms));
             STORE_TRY(insert->run());
         }
-        STORE_TRY(reconcile_unique_values(conn, spec));
+        // unique_values is kept by every write; it needs rebuilding from the items only when
+        // the set of unique attributes differs from the one it was built for.
+        std::string attributes;
+        for (const auto& a : spec.unique_attributes) attributes += a + "\n";
+        bool current = false;
+        {
+            auto built =
+                conn.prepare("SELECT attributes FROM unique_attribute_sets WHERE table_name = ?1");
+            if (!built) return fail(std::move(built.error()));
+            STORE_TRY(built->bind(spec.name));
+            auto built_row = built->step();
+            if (!built_row) return fail(std::move(built_row.error()));
+            current = *built_row && built->text(0) == attributes;
+        }
+        if (!current) {
+            STORE_TRY(reconcile_unique_values(conn, spec));
+            auto save = conn.prepare(
+                "INSERT INTO unique_attribute_sets (table_name, attributes) VALUES (?1, ?2) "
+                "ON CONFLICT (table_name) DO UPDATE SET attributes = excluded.attributes");
+            if (!save) return fail(std::move(save.error()));
+            STORE_TRY(save->bind(spec.name, attributes));
+            STORE_TRY(save->run());
+        }
         return out;
     });
     if (!info) return info;
