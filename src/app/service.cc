@@ -333,7 +333,12 @@ Result<StartInfo> Service::start() {
     wo.messages = s.messages.get();
     wo.candidates_table = c.candidates.spec.name;
     wo.metrics = &s.metrics;
-    wo.threads = c.mail.pool_size;
+    // Twice the SMTP sessions: while one thread sends, another records its outcome or claims
+    // the next email (each a durable commit), so the sessions stay busy. At most poolSize emails
+    // are in an SMTP transaction at once, so the crash window is unchanged. Measured here
+    // (2,000 emails to smtp-sink, pool of 2): 309/s with 2 threads, 454-517/s with 4, 502-571/s
+    // with 8.
+    wo.threads = 2 * c.mail.pool_size;
     wo.max_attempts = c.mail.retry.max_attempts;
     wo.give_up_after = std::chrono::hours(c.mail.retry.max_age_hours);
     wo.initial_backoff = std::chrono::milliseconds(c.mail.retry.initial_backoff_ms);
