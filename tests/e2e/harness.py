@@ -234,6 +234,10 @@ def request(base_url, method, path, body=None, *, raw=None, headers=None, timeou
             conn.request(method, path, body=data, headers=hdrs)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the server may answer (413) before reading the whole body
+        if conn.sock is None:
+            # http.client dropped the socket while sending (the server went away): say so as
+            # the network error it is, not as getresponse()'s AttributeError.
+            raise ConnectionResetError("the connection closed before the request was sent")
         resp = conn.getresponse()
         payload = resp.read()
         return Response(resp.status, {k.lower(): v for k, v in resp.getheaders()}, payload)
