@@ -1,6 +1,7 @@
 // The web app in headless Chromium against the real binary: sign-in, adding a candidate and
 // finding its email in the outbox, a validation error shown at its field, a candidate added
-// through the API appearing live, a dead letter redriven, a recruiter key on an admin page,
+// through the API appearing live, a dead letter redriven, a key created and revoked, a
+// recruiter key on an admin page,
 // no console errors on any page, and a phone-width layout.
 
 import assert from 'node:assert/strict';
@@ -170,6 +171,34 @@ describe('web app', () => {
     await page.close();
   });
 
+  test('an admin creates a recruiter key, sees its secret once, and revokes it', async () => {
+    const page = await openPage(browser);
+    page.on('dialog', (dialog) => dialog.accept());
+    await signIn(page, hs.url);
+    await page.getByRole('link', {name: 'Keys'}).click();
+    await page.getByRole('heading', {name: 'API keys', level: 1}).waitFor();
+    await page.getByLabel('Role').selectOption('recruiter');
+    await page.getByLabel('Name').fill('made in the browser');
+    await page.getByRole('button', {name: 'Create key'}).click();
+    const secret = await page.locator('#created-key code.secret').innerText();
+    assert.match(secret, /^hs_/);
+    const listed = await hs.api('GET', '/keys');
+    const key = listed.json.keys.find((k) => k.name === 'made in the browser');
+    assert.ok(key && key.role === 'recruiter' && !key.revokedAt, listed.text);
+    assert.ok(!listed.text.includes(secret), 'the list never holds a secret');
+    // The new key works for candidates...
+    const before = await fetch(`${hs.url}/candidates`, {headers: {'x-api-key': secret}});
+    assert.equal(before.status, 200);
+    // ...until it is revoked from the page.
+    await page.locator(`tr[data-key="${key.id}"]`).getByRole('button', {name: `Revoke key ${key.id}`}).click();
+    await page.getByText(`Key ${key.id} revoked.`).waitFor();
+    await page.locator(`tr[data-key="${key.id}"]`).getByText('revoked').waitFor();
+    const afterRevoke = await fetch(`${hs.url}/candidates`, {headers: {'x-api-key': secret}});
+    assert.equal(afterRevoke.status, 401);
+    assert.deepEqual(unexpected(page), []);
+    await page.close();
+  });
+
   test('a recruiter key is told an admin page needs an admin key', async () => {
     const created = await hs.api('POST', '/keys', {role: 'recruiter', name: 'browser test'});
     assert.equal(created.status, 201, created.text);
@@ -194,7 +223,7 @@ describe('web app', () => {
       '#/candidates': 'Candidates', [`#/candidates/${id}`]: 'Quiet Page',
       '#/assignments': 'Assignments and rules', '#/functions': 'Functions',
       '#/functions/sendAssignment': 'sendAssignment', '#/outbox': 'Outbox',
-      [`#/outbox/${encodeURIComponent(outbox.name)}`]: 'Coding Round',
+      [`#/outbox/${encodeURIComponent(outbox.name)}`]: 'Coding Round', '#/keys': 'API keys',
     };
     for (const [hash, title] of Object.entries(routes)) {
       await page.goto(`${hs.url}/${hash}`);
@@ -223,7 +252,7 @@ describe('web app', () => {
     const page = await openPage(browser);
     await page.setViewportSize({width: 375, height: 740});
     await signIn(page, hs.url);
-    for (const hash of ['#/candidates', '#/functions', '#/outbox', '#/assignments']) {
+    for (const hash of ['#/candidates', '#/functions', '#/outbox', '#/assignments', '#/keys']) {
       await page.goto(`${hs.url}/${hash}`);
       await page.locator('h1').waitFor();
       await settled(page);

@@ -1,5 +1,5 @@
 // The app shell: hash routing (#/candidates, #/candidates/<id>, #/assignments, #/functions,
-// #/functions/<name>, #/outbox, #/outbox/<name>, #/signin), the sign-in state and the
+// #/functions/<name>, #/outbox, #/outbox/<name>, #/keys, #/signin), the sign-in state and the
 // navigation. Each page module renders into <main> and returns a cleanup function that stops
 // its timers and streams when the page is left.
 
@@ -9,6 +9,7 @@ import {renderCandidates, renderCandidate} from './pages/candidates.js';
 import {renderAssignments} from './pages/assignments.js';
 import {renderFunctions, renderFunction} from './pages/functions.js';
 import {renderOutbox, renderMessage} from './pages/outbox.js';
+import {renderKeys} from './pages/keys.js';
 
 const routes = [
   [/^\/candidates$/, renderCandidates],
@@ -18,6 +19,7 @@ const routes = [
   [/^\/functions\/([^/]+)$/, renderFunction],
   [/^\/outbox$/, renderOutbox],
   [/^\/outbox\/([^/]+)$/, renderMessage],
+  [/^\/keys$/, renderKeys],
 ];
 
 const main = document.getElementById('main');
