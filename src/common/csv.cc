@@ -87,7 +87,9 @@ std::string format_csv_record(const std::vector<std::string>& fields) {
     for (std::size_t f = 0; f < fields.size(); ++f) {
         if (f > 0) out += ',';
         const auto& v = fields[f];
-        if (v.find_first_of(",\"\r\n") == std::string::npos) {
+        // A field that starts with a byte order mark is quoted: bare at the start of a file,
+        // the reader would skip the mark as the file's own.
+        if (v.find_first_of(",\"\r\n") == std::string::npos && v.rfind("\xEF\xBB\xBF", 0) != 0) {
             out += v;
             continue;
         }
