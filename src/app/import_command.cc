@@ -1,9 +1,9 @@
 #include "app/import_command.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <sstream>
 #include <vector>
 
 #include <boost/json.hpp>
@@ -32,18 +32,24 @@ void draw(std::ostream& err, std::size_t done, std::size_t total, std::size_t fa
 int import_candidates(ApiClient& client, const ImportOptions& options, std::ostream& out,
                       std::ostream& err) {
     std::ifstream file(options.path, std::ios::binary);
-    if (!file) {
+    std::error_code size_error;
+    const auto size = std::filesystem::file_size(options.path, size_error);
+    if (!file || size_error) {
         err << "cannot read " << options.path << "\n";
         return 1;
     }
-    std::ostringstream text;
-    text << file.rdbuf();
-    if (text.str().size() > kMaxFileBytes) {
+    // Refused before it is read, so a huge file costs nothing.
+    if (size > kMaxFileBytes) {
         err << options.path << " is over 2 GiB: split it\n";
         return 1;
     }
+    std::string text(static_cast<std::size_t>(size), '\0');
+    if (!file.read(text.data(), static_cast<std::streamsize>(text.size()))) {
+        err << "cannot read " << options.path << "\n";
+        return 1;
+    }
     // Parsed here first: a file with broken quoting sends nothing at all.
-    auto records = parse_csv(text.str(), std::size_t{50'000'000});
+    auto records = parse_csv(text, std::size_t{50'000'000});
     if (!records) {
         err << options.path << ": " << records.error().message << "\n";
         return 1;

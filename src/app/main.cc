@@ -490,11 +490,15 @@ int bulk_load(const CommonOptions& o, const std::string& path, int workers) {
     std::uint64_t line_number = 0;
     std::atomic<std::uint64_t> imported{0}, failed{0};
     const auto started = std::chrono::steady_clock::now();
-    auto report = [&](std::uint64_t number, const Error& e) {
+    // The caller holds input_mutex.
+    auto report_locked = [&](std::uint64_t number, const Error& e) {
         failed.fetch_add(1, std::memory_order_relaxed);
-        std::lock_guard lock(input_mutex);
         std::cerr << "line " << number << ": " << (e.field.empty() ? "" : e.field + ": ")
                   << e.message << "\n";
+    };
+    auto report = [&](std::uint64_t number, const Error& e) {
+        std::lock_guard lock(input_mutex);
+        report_locked(number, e);
     };
     // Each worker stores its lines 500 to a transaction (Store::put_items): one fsync and one
     // write of each touched page for the lot.
@@ -513,10 +517,7 @@ int bulk_load(const CommonOptions& o, const std::string& path, int workers) {
                     if (line.empty()) continue;
                     auto candidate = http::parse_new_candidate(line);
                     if (!candidate) {
-                        failed.fetch_add(1, std::memory_order_relaxed);
-                        const auto& e = candidate.error();
-                        std::cerr << "line " << number << ": "
-                                  << (e.field.empty() ? "" : e.field + ": ") << e.message << "\n";
+                        report_locked(number, candidate.error());
                         continue;
                     }
                     const auto now = clock.now_ms();

@@ -24,7 +24,9 @@ Result<std::vector<CsvRecord>> parse_csv(std::string_view text, std::size_t max_
             continue;
         }
         if (records.size() == max_records) {
-            return invalid(line, fmt::format("more than {} records", max_records));
+            // Its own field, so a caller can tell the bound from broken text.
+            return fail(Errc::invalid_argument,
+                        fmt::format("line {}: more than {} records", line, max_records), "records");
         }
         CsvRecord record;
         record.line = line;

@@ -18,9 +18,9 @@ struct CsvRecord {
     std::vector<std::string> fields;
 };
 
-// Fails with invalid_argument, the message naming the line, for a quote left open at the end,
-// text after a closing quote, a quote inside an unquoted field, a NUL byte, or more than
-// `max_records` records.
+// Fails with invalid_argument, the message naming the line: field "body" for a quote left open
+// at the end, text after a closing quote, a quote inside an unquoted field or a NUL byte; field
+// "records" for more than `max_records` records.
 Result<std::vector<CsvRecord>> parse_csv(std::string_view text, std::size_t max_records);
 
 // One record as CSV text ending in CRLF, quoting the fields that need it.

@@ -44,6 +44,7 @@ TEST(Csv, RefusesMoreRecordsThanTheBound) {
     auto r = parse_csv("a\nb\nc\n", 2);
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().message, "line 3: more than 2 records");
+    EXPECT_EQ(r.error().field, "records");
 }
 
 // What format_csv_record writes, parse_csv reads back unchanged.

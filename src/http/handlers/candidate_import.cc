@@ -99,7 +99,7 @@ Result<Response> import(const ApiContext& ctx, Request& req) {
     }
     auto records = parse_csv(req.body, kMaxRows + 1);  // the header row and the rows
     if (!records) {
-        if (records.error().message.find("more than") != std::string::npos) {
+        if (records.error().field == "records") {
             return fail(Errc::invalid_argument,
                         fmt::format("at most {} rows per import; split the file (hirestream "
                                     "import does)",

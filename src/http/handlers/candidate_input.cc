@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "common/email_address.h"
+#include "common/text.h"
 
 namespace hirestream::http {
 namespace {
@@ -35,13 +36,6 @@ bool has_control(std::string_view s) {
                        [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
 }
 
-std::string trim(std::string_view s) {
-    const auto b = s.find_first_not_of(" \t");
-    if (b == std::string_view::npos) return {};
-    const auto e = s.find_last_not_of(" \t");
-    return std::string(s.substr(b, e - b + 1));
-}
-
 // A candidate's address: what the mail renderer accepts (common/email_address.h), further
 // narrowed to what a person's mailbox looks like: RFC 5322 dot-atoms (no leading, trailing or
 // doubled dots in the local part) and a dotted domain name, not a bracketed IP literal.
@@ -55,11 +49,6 @@ bool valid_email(std::string_view e) {
            domain.find('.') != std::string_view::npos;
 }
 
-std::string lower(std::string s) {
-    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
-}
-
 Result<std::string> text_field(const json::value& v, const char* field, std::size_t max_len,
                                bool required_non_empty) {
     if (!v.is_string()) return fail(Errc::invalid_argument, "must be a string", field);
@@ -68,7 +57,7 @@ Result<std::string> text_field(const json::value& v, const char* field, std::siz
         return fail(Errc::invalid_argument, "must not contain control characters (CR, LF, ...)",
                     field);
     }
-    std::string t = trim(s);
+    std::string t = trim_blanks(s);
     if (required_non_empty && t.empty()) {
         return fail(Errc::invalid_argument, "must not be empty", field);
     }
@@ -86,7 +75,7 @@ Result<std::string> email_field(const json::value& v, const char* field) {
         return fail(Errc::invalid_argument, fmt::format("'{}' is not a valid email address", *t),
                     field);
     }
-    return lower(*t);
+    return ascii_lower(*t);
 }
 
 // Experience as DynamoDB's N text: "12" for whole numbers, shortest round-trip otherwise.

@@ -3,13 +3,13 @@
 // check is atomic (a unique attribute in the store), GET is paginated, a missing id is a 404.
 
 #include <algorithm>
-#include <cctype>
 #include <charconv>
 
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
 #include "common/ids.h"
+#include "common/text.h"
 #include "http/error_response.h"
 #include "http/handlers/candidate_input.h"
 #include "http/handlers/handlers.h"
@@ -20,11 +20,6 @@ namespace hirestream::http {
 namespace {
 
 namespace json = boost::json;
-
-std::string lower(std::string s) {
-    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
-}
 
 json::object candidate_json(const store::Item& item, const store::Delivery* delivery) {
     json::object o = plain_attributes(item.attributes());
@@ -235,7 +230,7 @@ Result<Response> list(const ApiContext& ctx, Request& req) {
 }
 
 Result<store::Item> load(const ApiContext& ctx, const std::string& id) {
-    auto item = is_uuid(id) ? ctx.store.get_item(ctx.candidates_table, lower(id))
+    auto item = is_uuid(id) ? ctx.store.get_item(ctx.candidates_table, ascii_lower(id))
                             : Result<std::optional<store::Item>>(std::nullopt);
     if (!item) return fail(item.error());
     if (!*item) return fail(Errc::not_found, fmt::format("no candidate with id {}", id), "id");
@@ -255,7 +250,7 @@ Result<Response> patch(const ApiContext& ctx, Request& req) {
     if (!parsed) return fail(parsed.error());
     store::ItemUpdate update = std::move(*parsed);
     update.set["updatedAt"] = json::object{{"N", std::to_string(ctx.clock.now_ms())}};
-    auto written = ctx.store.update_item(ctx.candidates_table, lower(id), update);
+    auto written = ctx.store.update_item(ctx.candidates_table, ascii_lower(id), update);
     if (!written) {
         if (written.error().code == Errc::conflict && written.error().field == "email") {
             return fail(Errc::conflict, "another candidate already has this email", "email");
@@ -269,7 +264,7 @@ Result<Response> patch(const ApiContext& ctx, Request& req) {
 Result<Response> remove(const ApiContext& ctx, Request& req) {
     const auto& id = req.param("id");
     if (!is_uuid(id)) return fail(Errc::not_found, fmt::format("no candidate with id {}", id), "id");
-    auto written = ctx.store.delete_item(ctx.candidates_table, lower(id));
+    auto written = ctx.store.delete_item(ctx.candidates_table, ascii_lower(id));
     if (!written) {
         if (written.error().code == Errc::not_found) {
             return fail(Errc::not_found, fmt::format("no candidate with id {}", id), "id");

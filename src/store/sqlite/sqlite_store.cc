@@ -946,6 +946,15 @@ std::int64_t clamp_to_int64(std::uint64_t value) {
         std::min<std::uint64_t>(value, std::numeric_limits<std::int64_t>::max()));
 }
 
+// What a write gets when SQLite rolled its whole transaction back (disk full, read-only, I/O
+// error): every body that ran in it lost its changes.
+Error rolled_back(Connection& conn) {
+    const auto why = sqlite_error(conn.db(), sqlite3_extended_errcode(conn.db()), "write");
+    return Error(Errc::unavailable,
+                 fmt::format("the write was rolled back by the database ({}); nothing was stored",
+                             why.message));
+}
+
 }  // namespace
 
 // -------------------------------------------------------------------------------------------------
@@ -1078,13 +1087,7 @@ struct SqliteStore::Impl {
             }
             const bool ok = batch[i].run(conn);
             if (sqlite3_get_autocommit(conn.db()) != 0) {
-                // SQLite rolled the whole transaction back (disk full, read-only, I/O
-                // error): every body of the batch that ran so far lost its changes.
-                auto why = sqlite_error(conn.db(), sqlite3_extended_errcode(conn.db()), "write");
-                lost = Error(Errc::unavailable,
-                             fmt::format("the write was rolled back by the database ({}); "
-                                         "nothing was stored",
-                                         why.message));
+                lost = rolled_back(conn);  // every body of the batch so far lost its changes
                 break;
             }
             if (!ok) {
@@ -1394,26 +1397,8 @@ Result<std::vector<Result<WriteResult>>> SqliteStore::put_items(const std::strin
             }
             // Each item in its own savepoint: one that fails (a taken email) undoes only itself.
             if (auto sp = conn.exec("SAVEPOINT item"); !sp) return fail(std::move(sp.error()));
-            auto one = [&]() -> Result<WriteResult> {
-                auto old = load_item(conn, table, keys[i]);
-                if (!old) return fail(std::move(old.error()));
-                if (*old && mode == PutMode::create_only) {
-                    return fail(Errc::conflict,
-                                fmt::format("an item with {} {} already exists",
-                                            spec.key_attribute, keys[i]),
-                                spec.key_attribute);
-                }
-                Change change{keys[i], std::move(*old), items[i]};
-                auto sequence = apply_change(conn, spec, change, now);
-                if (!sequence) return fail(std::move(sequence.error()));
-                return WriteResult{std::move(change.old_item), std::move(change.new_item),
-                                   *sequence};
-            }();
-            if (sqlite3_get_autocommit(conn.db()) != 0) {
-                return fail(Errc::unavailable,
-                            "the write was rolled back by the database (disk full or I/O error); "
-                            "nothing was stored");
-            }
+            auto one = put_in(conn, spec, keys[i], items[i], mode, now);
+            if (sqlite3_get_autocommit(conn.db()) != 0) return fail(rolled_back(conn));
             if (!one) {
                 if (auto back = conn.exec("ROLLBACK TO item"); !back) {
                     return fail(std::move(back.error()));
