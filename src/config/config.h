@@ -25,7 +25,7 @@ struct ServerConfig {
     std::size_t max_body_bytes = 64 * 1024;
     // PUT /assignments/{name} only: a zip may be far larger than a candidate (SES's cap).
     std::size_t max_upload_bytes = 10 * 1024 * 1024;
-    // POST /candidates:import only: 100,000 rows of CSV are about 8 MiB.
+    // POST /candidates:import only (CSV; hirestream import sends a larger file in parts).
     std::size_t max_import_bytes = 32 * 1024 * 1024;
     // Live change streams (GET /candidates/changes) open at once.
     int max_event_streams = 256;

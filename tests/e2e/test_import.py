@@ -126,3 +126,44 @@ def test_the_cli_refuses_a_broken_file_before_sending_anything(launcher, tmp_pat
     assert done.returncode == 1
     assert "line 3: a quoted field is not closed" in done.stderr
     assert hs.get("/candidates").json["candidates"] == []
+
+
+def test_the_cli_draws_a_progress_bar_on_a_terminal(launcher, tmp_path):
+    """On a terminal `hirestream import` draws a bar that reaches 100% with the rows counted;
+    piped (the test above) it prints only the summary."""
+    import pty
+    import subprocess
+
+    hs = launcher.start(function_enabled=False)
+    path = tmp_path / "candidates.csv"
+    path.write_text("fullname,email,experience\n" +
+                    "".join(f"P {i},bar{i}@example.com,3\n" for i in range(4500)))
+    leader, follower = pty.openpty()
+    try:
+        done = subprocess.run([harness.BINARY, "import", str(path), "--config", hs.config_path,
+                               "--url", hs.url],
+                              env=harness.base_env(HIRESTREAM_API_KEY=harness.ADMIN_KEY),
+                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=follower,
+                              timeout=120)
+        os.close(follower)
+        follower = None
+        drawn = b""
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the terminal is closed once everything was read
+                break
+            if not chunk:
+                break
+            drawn += chunk
+    finally:
+        if follower is not None:
+            os.close(follower)
+        os.close(leader)
+    assert done.returncode == 0, drawn
+    text = drawn.decode()
+    frames = [f for f in text.split("\r") if f.startswith("[")]
+    assert len(frames) >= 3, text  # drawn at the start and after each of the 3 parts
+    assert "  0% 0/4500 rows" in frames[0], frames[0]
+    assert "100% 4500/4500 rows, 0 failed" in frames[-1], frames[-1]
+    assert "imported 4500 candidates" in text
