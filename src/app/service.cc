@@ -393,6 +393,9 @@ void Service::stop() {
     for (auto& m : s.mappings) m->stop();
     if (s.worker) s.worker->stop();
     if (s.retention) s.retention->stop();
+    // Last: answers to POSTs still committing are handed to the server's (stopped but not yet
+    // destroyed) I/O context, never to a freed one.
+    if (s.store) s.store->close_writes();
 }
 
 }  // namespace hirestream::app

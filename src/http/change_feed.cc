@@ -3,10 +3,15 @@
 #include <algorithm>
 #include <vector>
 
+#include "common/thread_name.h"
+
 namespace hirestream::http {
 
 void ChangeFeed::start() {
-    thread_ = std::jthread([this](std::stop_token stop) { run(stop); });
+    thread_ = std::jthread([this](std::stop_token stop) {
+        name_this_thread("hs-change-feed");
+        run(stop);
+    });
 }
 
 void ChangeFeed::stop() {

@@ -21,6 +21,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "common/thread_name.h"
 #include "http/error_response.h"
 #include "http/request_target.h"
 
@@ -389,7 +390,10 @@ Result<int> HttpServer::start() {
 void HttpServer::serve() {
     impl_->accept();
     for (int i = 0; i < impl_->options.threads; ++i) {
-        impl_->threads.emplace_back([this] { impl_->io.run(); });
+        impl_->threads.emplace_back([this] {
+            name_this_thread("hs-http");
+            impl_->io.run();
+        });
     }
 }
 

@@ -8,6 +8,7 @@
 
 #include "common/change_signal.h"
 #include "common/ids.h"
+#include "common/thread_name.h"
 
 namespace hirestream::mail {
 
@@ -59,7 +60,10 @@ Result<void> DeliveryWorker::start() {
         limiter_.seed_daily(*sent);
     }
     for (int i = 0; i < options_.threads; ++i) {
-        threads_.emplace_back([this](std::stop_token stop) { run(stop); });
+        threads_.emplace_back([this](std::stop_token stop) {
+            name_this_thread("hs-mail");
+            run(stop);
+        });
     }
     return {};
 }

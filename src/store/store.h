@@ -98,6 +98,10 @@ public:
     // sharing commits.
     virtual void put_item_async(const std::string& table, Item item, PutMode mode,
                                 std::function<void(Result<WriteResult>)> complete) = 0;
+    // Ends writing for a clean stop: the writes already queued commit and their completions
+    // run (before the threads those completions hand over to go away), later ones fail with
+    // unavailable. Reads go on. Call it once nothing else is writing.
+    virtual void close_writes() = 0;
     // Many puts in one transaction (a bulk import): each item succeeds or fails on its own, as
     // put_item would, and the results come back in order. The outer error (unavailable) means
     // the transaction was lost and none of them was stored. At most 1000 items.

@@ -1,6 +1,7 @@
 #include "stream/retention.h"
 
 #include "common/change_signal.h"
+#include "common/thread_name.h"
 
 #include <spdlog/spdlog.h>
 
@@ -19,6 +20,7 @@ Retention::~Retention() { stop(); }
 
 void Retention::start() {
     thread_ = std::jthread([this](std::stop_token stop) {
+        name_this_thread("hs-retention");
         while (!stop.stop_requested()) {
             (void)run_once();
             sleep_unless_stopped(interval_, stop);

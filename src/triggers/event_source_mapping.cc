@@ -9,6 +9,7 @@
 
 #include "common/change_signal.h"
 #include "common/ids.h"
+#include "common/thread_name.h"
 
 namespace hirestream::triggers {
 namespace {
@@ -76,7 +77,10 @@ void EventSourceMapping::start_threads() {
     std::lock_guard lock(threads_mutex_);
     if (!threads_.empty()) return;
     for (int shard = 0; shard < shard_count_; ++shard) {
-        threads_.emplace_back([this, shard](std::stop_token stop) { run(shard, stop); });
+        threads_.emplace_back([this, shard](std::stop_token stop) {
+            name_this_thread("hs-poll-" + std::to_string(shard));
+            run(shard, stop);
+        });
     }
 }
 

@@ -28,6 +28,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/ids.h"
+#include "common/thread_name.h"
 
 // Returns the error of a Result-returning expression from the enclosing function.
 #define STORE_TRY(expr)                                                      \
@@ -474,7 +475,10 @@ public:
                     "path");
             }
         }
-        std::vector<const char*> pragmas = {"PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON"};
+        // temp_store=MEMORY keeps savepoint journals (every write of a group commit runs in
+        // one) in memory: on file, each page a write touched went through pwrite to a temp file.
+        std::vector<const char*> pragmas = {"PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON",
+                                            "PRAGMA temp_store=MEMORY"};
         if (role == ConnectionRole::writer) {
             // Checkpoints run from checkpoint() on a background loop instead of on a commit
             // that happens to cross the threshold, so no write pays for one.
@@ -537,6 +541,11 @@ public:
     // of a transaction that changed nothing succeeds without writing, so proves nothing.
     bool take_wal_written() { return std::exchange(wal_written_, false); }
 
+    // Whether a change record was appended since the last call (writer only): its commit
+    // wakes the stream's readers.
+    void note_stream_appended() { stream_appended_ = true; }
+    bool take_stream_appended() { return std::exchange(stream_appended_, false); }
+
     void rollback() {
         if (!in_transaction()) return;  // SQLite already rolled back (e.g. after SQLITE_FULL)
         if (auto done = exec("ROLLBACK"); !done) {
@@ -559,6 +568,7 @@ private:
 
     sqlite3* db_;
     bool wal_written_ = false;
+    bool stream_appended_ = false;
     // Node-based, so Statement's pointer to `in_use` stays valid as the cache grows.
     std::unordered_map<std::string, Cached> cache_;
 };
@@ -716,9 +726,9 @@ std::optional<std::string_view> unique_value(const Item& item, const std::string
 }
 
 // Checks and records the unique attribute values of `item`, releasing the values the item held
-// before, so an item may keep (or swap) its own value.
+// before (`existed`: there was an item under `key`), so an item may keep (or swap) its own value.
 Result<void> claim_unique_values(Connection& conn, const TableSpec& spec, const std::string& key,
-                                 const Item& item) {
+                                 const Item& item, bool existed) {
     for (const std::string& attribute : spec.unique_attributes) {
         auto value = unique_value(item, attribute);
         if (!value) continue;
@@ -733,11 +743,13 @@ Result<void> claim_unique_values(Connection& conn, const TableSpec& spec, const 
             return fail(Errc::conflict, attribute + " is already on file", attribute);
         }
     }
-    auto release =
-        conn.prepare("DELETE FROM unique_values WHERE table_name = ?1 AND item_key = ?2");
-    if (!release) return fail(std::move(release.error()));
-    STORE_TRY(release->bind(spec.name, key));
-    STORE_TRY(release->run());
+    if (existed) {
+        auto release =
+            conn.prepare("DELETE FROM unique_values WHERE table_name = ?1 AND item_key = ?2");
+        if (!release) return fail(std::move(release.error()));
+        STORE_TRY(release->bind(spec.name, key));
+        STORE_TRY(release->run());
+    }
     for (const std::string& attribute : spec.unique_attributes) {
         auto value = unique_value(item, attribute);
         if (!value) continue;
@@ -832,8 +844,10 @@ struct Change {
     }
 };
 
+// `new_item_json` is the new item's text when the caller has it already (empty otherwise).
 Result<std::uint64_t> append_change_record(Connection& conn, const TableSpec& spec,
-                                           const Change& change, std::int64_t now_ms) {
+                                           const Change& change, std::string new_item_json,
+                                           std::int64_t now_ms) {
     const json::object keys{{spec.key_attribute, json::object{{"S", change.key}}}};
     const bool wants_new = spec.view_type == StreamViewType::new_image ||
                            spec.view_type == StreamViewType::new_and_old_images;
@@ -842,7 +856,10 @@ Result<std::uint64_t> append_change_record(Connection& conn, const TableSpec& sp
     const std::string keys_json = json::serialize(keys);
     std::optional<std::string> new_json;
     std::optional<std::string> old_json;
-    if (wants_new && change.new_item) new_json = change.new_item->to_json_text();
+    if (wants_new && change.new_item) {
+        new_json = new_item_json.empty() ? change.new_item->to_json_text()
+                                         : std::move(new_item_json);
+    }
     if (wants_old && change.old_item) old_json = change.old_item->to_json_text();
     const auto size_bytes = static_cast<std::int64_t>(
         keys_json.size() + (new_json ? new_json->size() : 0) + (old_json ? old_json->size() : 0));
@@ -856,6 +873,7 @@ Result<std::uint64_t> append_change_record(Connection& conn, const TableSpec& sp
                            event_name_text(change.event_name()), random_hex(16), now_ms,
                            keys_json, new_json, old_json, size_bytes));
     STORE_TRY(insert->run());
+    conn.note_stream_appended();
     return static_cast<std::uint64_t>(sqlite3_last_insert_rowid(conn.db()));
 }
 
@@ -863,9 +881,11 @@ Result<std::uint64_t> append_change_record(Connection& conn, const TableSpec& sp
 // caller's write transaction. Returns the record's sequence.
 Result<std::uint64_t> apply_change(Connection& conn, const TableSpec& spec, const Change& change,
                                    std::int64_t now_ms) {
+    std::string item_json;  // the new item's text, for its row and its change record
     if (change.new_item) {
-        STORE_TRY(claim_unique_values(conn, spec, change.key, *change.new_item));
-        const std::string item_json = change.new_item->to_json_text();
+        STORE_TRY(claim_unique_values(conn, spec, change.key, *change.new_item,
+                                      change.old_item.has_value()));
+        item_json = change.new_item->to_json_text();
         // UPDATE rather than INSERT OR REPLACE: a modified item keeps its list position.
         auto write = conn.prepare(
             change.old_item
@@ -883,7 +903,7 @@ Result<std::uint64_t> apply_change(Connection& conn, const TableSpec& spec, cons
             STORE_TRY(erase->run());
         }
     }
-    return append_change_record(conn, spec, change, now_ms);
+    return append_change_record(conn, spec, change, std::move(item_json), now_ms);
 }
 
 Result<void> validate_item(const Item& item) {
@@ -1048,6 +1068,7 @@ struct SqliteStore::Impl {
 
     void start_committer() {
         committer = std::thread([this] {
+            name_this_thread("hs-commit");
             std::unique_lock lock(queue_mutex);
             for (;;) {
                 queue_cv.wait(lock, [&] { return !queue.empty() || committer_stopping; });
@@ -1073,22 +1094,52 @@ struct SqliteStore::Impl {
 
     // Runs a batch in one transaction. Returns the error that lost it (every write of the batch
     // then shares it: their changes were rolled back), or nullopt when it committed.
+    //
+    // A savepoint per write costs two statements and a copy of every page the write touches,
+    // and is needed only to undo a write that fails after changing something; most bodies
+    // check first and write after (a taken email changes nothing). So a batch runs without
+    // them, and only when a body fails having changed rows is the transaction rolled back and
+    // the whole batch run again, each write in its own savepoint. Bodies may therefore run
+    // twice: they keep their state inside.
     std::optional<Error> commit_batch(std::vector<PendingWrite>& batch) {
-        std::optional<Error> lost;
         std::lock_guard lock(writer_mutex);
+        bool retry = false;
+        auto lost = run_batch(batch, false, retry);
+        if (retry) lost = run_batch(batch, true, retry);
+        return lost;
+    }
+
+    // `retry` is set (and the transaction rolled back) when, without savepoints, a body failed
+    // after changing rows.
+    std::optional<Error> run_batch(std::vector<PendingWrite>& batch, bool savepoints,
+                                   bool& retry) {
+        std::optional<Error> lost;
+        retry = false;
         Connection& conn = *writer;
         conn.rollback();  // heals a transaction left open by an earlier failed rollback
         conn.take_wal_written();
+        conn.take_stream_appended();
         if (auto begun = conn.exec("BEGIN IMMEDIATE"); !begun) lost = std::move(begun.error());
         for (std::size_t i = 0; !lost && i < batch.size(); ++i) {
-            if (auto sp = conn.exec("SAVEPOINT w"); !sp) {
-                lost = std::move(sp.error());
-                break;
+            if (savepoints) {
+                if (auto sp = conn.exec("SAVEPOINT w"); !sp) {
+                    lost = std::move(sp.error());
+                    break;
+                }
             }
+            const auto changes_before = sqlite3_total_changes64(conn.db());
             const bool ok = batch[i].run(conn);
             if (sqlite3_get_autocommit(conn.db()) != 0) {
                 lost = rolled_back(conn);  // every body of the batch so far lost its changes
                 break;
+            }
+            if (!savepoints) {
+                if (!ok && sqlite3_total_changes64(conn.db()) != changes_before) {
+                    conn.rollback();
+                    retry = true;
+                    return std::nullopt;
+                }
+                continue;
             }
             if (!ok) {
                 if (auto back = conn.exec("ROLLBACK TO w"); !back) lost = back.error();
@@ -1104,6 +1155,8 @@ struct SqliteStore::Impl {
         }
         if (lost) conn.rollback();
         note_write_outcome(lost, conn.take_wal_written());
+        // One wake-up per committed batch for the stream's readers, not one per write.
+        if (!lost && conn.take_stream_appended()) stream_signal.notify();
         return lost;
     }
 
@@ -1344,7 +1397,6 @@ Result<WriteResult> SqliteStore::put_item(const std::string& table, const Item& 
     auto result = impl_->write([&](Connection& conn) {
         return put_in(conn, spec, *key, item, mode, impl_->clock.now_ms());
     });
-    if (result) impl_->stream_signal.notify();
     return result;
 }
 
@@ -1359,11 +1411,10 @@ void SqliteStore::put_item_async(const std::string& table, Item item, PutMode mo
         [this, info = *info, key = std::move(*key), item = std::move(item), mode](Connection& conn) {
             return put_in(conn, info->spec, key, item, mode, impl_->clock.now_ms());
         },
-        [this, complete = std::move(complete)](Result<WriteResult> result) {
-            if (result) impl_->stream_signal.notify();
-            complete(std::move(result));
-        });
+        std::move(complete));
 }
+
+void SqliteStore::close_writes() { impl_->stop_committer(); }
 
 Result<std::vector<Result<WriteResult>>> SqliteStore::put_items(const std::string& table,
                                                                 const std::vector<Item>& items,
@@ -1409,7 +1460,6 @@ Result<std::vector<Result<WriteResult>>> SqliteStore::put_items(const std::strin
         }
         return out;
     });
-    if (result) impl_->stream_signal.notify();
     return result;
 }
 
@@ -1455,7 +1505,6 @@ Result<WriteResult> SqliteStore::update_item(const std::string& table, const std
         if (!sequence) return fail(std::move(sequence.error()));
         return WriteResult{std::move(change.old_item), std::move(change.new_item), *sequence};
     });
-    if (result) impl_->stream_signal.notify();
     return result;
 }
 
@@ -1477,7 +1526,6 @@ Result<WriteResult> SqliteStore::delete_item(const std::string& table, const std
         if (!sequence) return fail(std::move(sequence.error()));
         return WriteResult{std::move(change.old_item), std::nullopt, *sequence};
     });
-    if (result) impl_->stream_signal.notify();
     return result;
 }
 

@@ -36,6 +36,7 @@ public:
                                  PutMode mode) override;
     void put_item_async(const std::string& table, Item item, PutMode mode,
                         std::function<void(Result<WriteResult>)> complete) override;
+    void close_writes() override;
     Result<std::vector<Result<WriteResult>>> put_items(const std::string& table,
                                                        const std::vector<Item>& items,
                                                        PutMode mode) override;

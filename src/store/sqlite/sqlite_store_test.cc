@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <condition_variable>
 #include <filesystem>
 #include <latch>
 #include <map>
@@ -407,6 +408,32 @@ TEST_F(SqliteStoreTest, AsyncPutsCompleteOnceWithTheSyncAnswers) {
     EXPECT_TRUE(refused);
 }
 
+// Protects a clean stop: close_writes() returns only after the writes queued before it have
+// committed and their completions ran (a server hands those to its I/O threads, which must
+// still exist); writes after it are refused, reads go on.
+TEST_F(SqliteStoreTest, CloseWritesFinishesQueuedWritesThenRefuses) {
+    ASSERT_TRUE(store().ensure_table(spec()));
+    constexpr int kQueued = 200;
+    std::atomic<int> stored{0};
+    for (int i = 0; i < kQueued; ++i) {
+        store().put_item_async(kTable, candidate(fmt::format("c-{}", i), fmt::format("{}@x.org", i)),
+                               PutMode::create_only, [&](Result<WriteResult> r) {
+                                   if (r) ++stored;
+                               });
+    }
+    store().close_writes();
+    EXPECT_EQ(stored.load(), kQueued);  // every completion ran before close_writes returned
+    auto late = store().put_item(kTable, candidate("late", "late@x.org"), PutMode::create_only);
+    ASSERT_FALSE(late);
+    EXPECT_EQ(late.error().code, Errc::unavailable);
+    std::optional<Errc> late_async;
+    store().put_item_async(kTable, candidate("later", "later@x.org"), PutMode::create_only,
+                           [&](Result<WriteResult> r) { late_async = r ? Errc::internal : r.error().code; });
+    EXPECT_EQ(late_async, Errc::unavailable);
+    EXPECT_TRUE(store().get_item(kTable, "c-199")->has_value());
+    store().close_writes();  // twice is harmless (a stop after a failed start)
+}
+
 // Protects the bulk import: in one batch each item stands or falls on its own, as put_item would,
 // and only the items stored get a change record.
 TEST_F(SqliteStoreTest, PutItemsStoresEachItemOnItsOwnInOneBatch) {
@@ -505,6 +532,56 @@ TEST_F(SqliteStoreTest, ConcurrentWritersShareCommitsAndAFailureRollsBackOnlyIts
         ASSERT_TRUE(store().get_item(kTable, id).value().has_value()) << id;
     }
     EXPECT_EQ(all_records().size(), acknowledged.size());
+}
+
+// Protects group commit's savepoint fallback: a write that fails after changing rows (here its
+// change record is refused by a trigger, after its item and unique email were written) must
+// leave nothing behind, while the writes sharing its batch commit as usual.
+TEST_F(SqliteStoreTest, AWriteFailingAfterItsFirstChangesLeavesNothingAndSparesItsBatch) {
+    ASSERT_TRUE(store().ensure_table(spec()));
+    {
+        sqlite3* db = nullptr;
+        ASSERT_EQ(sqlite3_open(db_path().c_str(), &db), SQLITE_OK);
+        ASSERT_EQ(sqlite3_exec(db,
+                               "CREATE TRIGGER refuse_boom BEFORE INSERT ON stream_records "
+                               "WHEN NEW.keys_json LIKE '%boom%' "
+                               "BEGIN SELECT RAISE(ABORT, 'refused by test trigger'); END",
+                               nullptr, nullptr, nullptr),
+                  SQLITE_OK);
+        sqlite3_close(db);
+    }
+    constexpr int kWrites = 50;
+    std::mutex m;
+    std::condition_variable cv;
+    int completed = 0;
+    std::map<std::string, bool> stored;
+    for (int i = 0; i < kWrites; ++i) {
+        // Queued without waiting, so they share batches; the 25th is refused.
+        const std::string id = i == 25 ? "boom" : fmt::format("c-{}", i);
+        store().put_item_async(kTable, candidate(id, id + "@example.com"), PutMode::create_only,
+                               [&, id](Result<WriteResult> r) {
+                                   std::lock_guard lock(m);
+                                   stored[id] = r.has_value();
+                                   ++completed;
+                                   cv.notify_all();
+                               });
+    }
+    {
+        std::unique_lock lock(m);
+        ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(30), [&] { return completed == kWrites; }));
+    }
+    EXPECT_FALSE(stored["boom"]);
+    EXPECT_FALSE(store().get_item(kTable, "boom")->has_value());
+    for (int i = 0; i < kWrites; ++i) {
+        if (i == 25) continue;
+        const std::string id = fmt::format("c-{}", i);
+        EXPECT_TRUE(stored[id]) << id;
+        EXPECT_TRUE(store().get_item(kTable, id)->has_value()) << id;
+    }
+    EXPECT_EQ(all_records().size(), static_cast<std::size_t>(kWrites - 1));
+    // The refused write's email was rolled back with it: someone else may take it.
+    EXPECT_TRUE(store().put_item(kTable, candidate("c-other", "boom@example.com"),
+                                 PutMode::create_only));
 }
 
 // Protects that a deleted or re-addressed candidate frees its email for someone else.
