@@ -1598,6 +1598,8 @@ TEST_F(SqliteStoreTest, SchemaThreeDatabaseGetsTheVersionFourTables) {
     ASSERT_EQ(sqlite3_exec(raw,
                            "DROP TABLE assignments; DROP TABLE downloads; DROP TABLE api_keys; "
                            "DROP TABLE idempotency_keys; DROP TABLE unique_attribute_sets; "
+                           "DROP INDEX deliveries_due_in_order; "
+                           "CREATE INDEX deliveries_due ON deliveries(state, next_attempt_ms); "
                            "PRAGMA user_version = 3;",
                            nullptr, nullptr, nullptr),
               SQLITE_OK);
@@ -1616,13 +1618,39 @@ TEST_F(SqliteStoreTest, SchemaFourDatabaseGetsTheVersionFiveTables) {
     ASSERT_EQ(sqlite3_open(db_path().c_str(), &raw), SQLITE_OK);
     ASSERT_EQ(sqlite3_exec(raw,
                            "DROP TABLE api_keys; DROP TABLE idempotency_keys; "
-                           "DROP TABLE unique_attribute_sets; PRAGMA user_version = 4;",
+                           "DROP TABLE unique_attribute_sets; "
+                           "DROP INDEX deliveries_due_in_order; "
+                           "CREATE INDEX deliveries_due ON deliveries(state, next_attempt_ms); "
+                           "PRAGMA user_version = 4;",
                            nullptr, nullptr, nullptr),
               SQLITE_OK);
     sqlite3_close(raw);
     reopen();
     EXPECT_TRUE(store().list_api_keys().value().empty());
     EXPECT_TRUE(store().get_delivery("kept", "assignment").value().has_value());
+}
+
+// A database at schema 6 trades its due-deliveries index for the one claims read in order
+// (version 7), and its queued deliveries are claimed as before: oldest due first.
+TEST_F(SqliteStoreTest, SchemaSixDatabaseGetsTheDueDeliveriesIndex) {
+    ASSERT_TRUE(store().add_delivery(delivery_for("second", 20)));
+    ASSERT_TRUE(store().add_delivery(delivery_for("first", 10)));
+    store_.reset();
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(db_path().c_str(), &raw), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(raw,
+                           "DROP INDEX deliveries_due_in_order; "
+                           "CREATE INDEX deliveries_due ON deliveries(state, next_attempt_ms); "
+                           "PRAGMA user_version = 6;",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(raw);
+    reopen();
+    auto claimed = store().claim_due_deliveries(1000, 10);
+    ASSERT_TRUE(claimed) << claimed.error().message;
+    ASSERT_EQ(claimed->size(), 2u);
+    EXPECT_EQ((*claimed)[0].candidate_id, "first");
+    EXPECT_EQ((*claimed)[1].candidate_id, "second");
 }
 
 ApiKey api_key(const std::string& id, Role role = Role::recruiter) {
