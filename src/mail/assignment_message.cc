@@ -48,6 +48,22 @@ AssignmentMessageBuilder::AssignmentMessageBuilder(SenderSettings sender,
       signer_(signer),
       link_ttl_s_(link_ttl_s) {}
 
+std::shared_ptr<const std::string> AssignmentMessageBuilder::encoded(
+    const AssignmentZip& zip) const {
+    // An uploaded zip replaced under the same name has another digest; one without a digest
+    // is encoded each time.
+    if (zip.info.sha256.empty()) return nullptr;
+    {
+        std::lock_guard lock(encoded_mutex_);
+        if (auto it = encoded_.find(zip.info.sha256); it != encoded_.end()) return it->second;
+    }
+    auto body = std::make_shared<const std::string>(base64_body_lines(zip.bytes));
+    std::lock_guard lock(encoded_mutex_);
+    if (encoded_.size() >= kEncodedKept) encoded_.clear();  // bounded; rebuilt on use
+    encoded_.emplace(zip.info.sha256, body);
+    return body;
+}
+
 Result<Message> AssignmentMessageBuilder::build(const store::Delivery& d,
                                                 const store::Item* candidate,
                                                 std::int64_t now_ms) const {
@@ -79,7 +95,8 @@ Result<Message> AssignmentMessageBuilder::build(const store::Delivery& d,
     m.text_body = std::move(rendered->text);
     m.html_body = std::move(rendered->html);
     if (attach) {
-        m.attachments.push_back(Attachment{zip.info.name + ".zip", "application/zip", zip.bytes});
+        m.attachments.push_back(
+            Attachment{zip.info.name + ".zip", "application/zip", zip.bytes, encoded(zip)});
     }
     m.message_id = d.message_id;
     m.date_ms = now_ms;

@@ -2,9 +2,13 @@
 // The assignment email: what a candidate receives. AssignmentMessageBuilder renders the
 // configured templates (message_templates.h) with the candidate's fields and, by the
 // assignment's delivery mode, a signed download link (download_link.h), the zip attached, or
-// both. Immutable after construction; build() is thread-safe.
+// both. build() is thread-safe. A zip's base64 body is encoded once and shared by every email
+// carrying it (kept by the zip's SHA-256, a few at a time).
 
 #include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -55,6 +59,12 @@ private:
     const AssignmentCatalog& catalog_;
     const LinkSigner& signer_;
     std::int64_t link_ttl_s_;
+
+    // The zip's body as base64 lines, encoded on first use.
+    std::shared_ptr<const std::string> encoded(const AssignmentZip& zip) const;
+    static constexpr std::size_t kEncodedKept = 16;
+    mutable std::mutex encoded_mutex_;
+    mutable std::map<std::string, std::shared_ptr<const std::string>> encoded_;  // by sha256
 };
 
 }  // namespace hirestream::mail

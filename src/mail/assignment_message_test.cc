@@ -80,6 +80,23 @@ TEST_F(AssignmentMessageTest, BothCarriesAVerifiableLinkAndTheZip) {
     EXPECT_EQ(m.attachments[0].bytes, kZip);
 }
 
+// Protects mail throughput without changing a byte: the zip's base64 body is encoded once and
+// shared by later emails carrying it, and it is exactly what rendering would encode.
+TEST_F(AssignmentMessageTest, TheZipIsEncodedOnceForEveryEmailCarryingIt) {
+    auto first = build("both");
+    auto second = build("both");
+    ASSERT_EQ(first.attachments.size(), 1u);
+    ASSERT_TRUE(first.attachments[0].encoded);
+    EXPECT_EQ(first.attachments[0].encoded, second.attachments[0].encoded);
+    EXPECT_EQ(*first.attachments[0].encoded, base64_body_lines(kZip));
+    auto with_shared = render_message(first);
+    first.attachments[0].encoded.reset();
+    auto encoded_here = render_message(first);
+    ASSERT_TRUE(with_shared && encoded_here);
+    EXPECT_EQ(with_shared->size(), encoded_here->size());
+    EXPECT_NE(with_shared->find(base64_body_lines(kZip)), std::string::npos);
+}
+
 // `link` attaches nothing; `attach` carries no link and no expiry.
 TEST_F(AssignmentMessageTest, DeliveryModeDecidesLinkAndAttachment) {
     auto link = build("link");

@@ -443,7 +443,7 @@ Result<Entity> attachment_entity(const Attachment& attachment) {
             fmt::format("Content-Type: {}; name=\"{}\"\r\n{}\r\n", type, words, disposition);
     }
     entity.headers += "Content-Transfer-Encoding: base64\r\n";
-    entity.body = base64(attachment.bytes, kBase64LineChars);
+    entity.body = attachment.encoded ? *attachment.encoded : base64_body_lines(attachment.bytes);
     return entity;
 }
 
@@ -490,6 +490,8 @@ std::string encode_header_text(const std::string& text) {
     if (is_printable_ascii(text) && text.find("=?") == std::string::npos) return text;
     return encoded_words(text);
 }
+
+std::string base64_body_lines(std::string_view bytes) { return base64(bytes, kBase64LineChars); }
 
 Result<std::string> render_message(const Message& message) {
     if (auto ok = validate_mailbox(message.from, "from"); !ok) return fail(ok.error());

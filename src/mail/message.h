@@ -2,7 +2,9 @@
 // Message: an email to send, and its rendering as RFC 5322 / MIME text. Plain value.
 
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/result.h"
@@ -18,6 +20,9 @@ struct Attachment {
     std::string filename;  // e.g. "assignment1.zip"
     std::string content_type = "application/zip";
     std::string bytes;
+    // The same bytes as base64_body_lines(bytes), when the sender keeps one file for many
+    // messages: rendering then copies them instead of encoding again. Null: encoded here.
+    std::shared_ptr<const std::string> encoded;
 };
 
 struct Message {
@@ -39,6 +44,10 @@ struct Message {
 // "subject", ...), when a header value holds CR, LF or NUL or an address is malformed: nothing
 // from a candidate can inject a header.
 Result<std::string> render_message(const Message& message);
+
+// `bytes` in base64 (RFC 2045 6.8) as an attachment's body: lines of 76 characters joined by
+// CRLF.
+std::string base64_body_lines(std::string_view bytes);
 
 // RFC 2047 encoded-word ("=?UTF-8?B?...?=", split to keep each under 75 characters) when `text`
 // is not plain printable ASCII; otherwise `text` unchanged.

@@ -340,7 +340,7 @@ TEST(RenderMessage, RefusesCrLfOrNulInHeaderValuesNamingTheField) {
         {"message_id", [](Message& m) { m.message_id = "a@b\r\nBcc: x@y.z"; }},
         {"attachment",
          [](Message& m) {
-             m.attachments.push_back({"a.zip\r\nX-Evil: 1", "application/zip", "x"});
+             m.attachments.push_back({"a.zip\r\nX-Evil: 1", "application/zip", "x", nullptr});
          }},
     };
     for (const Case& c : cases) {
@@ -384,7 +384,7 @@ TEST(RenderMessage, RefusesAMissingOrMalformedMessageId) {
 TEST(RenderMessage, AttachmentBytesRoundTripThroughBase64) {
     Message m = sample_message();
     const std::string zip = random_bytes(10'007, 42);
-    m.attachments.push_back({"assignment1.zip", "application/zip", zip});
+    m.attachments.push_back({"assignment1.zip", "application/zip", zip, nullptr});
     const std::string mime = render(m);
     const Entity e = parse_entity(mime);
     ASSERT_TRUE(e.header("Content-Type").starts_with("multipart/mixed;"));
@@ -407,7 +407,7 @@ TEST(RenderMessage, KeepsEveryLineWithin998OctetsForVeryLongLines) {
     m.html_body = "<p>" + std::string(3000, 'y') + "</p>";
     m.subject = std::string(2000, 's');  // one ASCII word too long to fold
     m.to.name = std::string(1500, 'n');
-    m.attachments.push_back({"a.zip", "application/zip", random_bytes(5000, 7)});
+    m.attachments.push_back({"a.zip", "application/zip", random_bytes(5000, 7), nullptr});
     const std::string mime = render(m);
     expect_crlf_only(mime);
     expect_lines_within(mime, 998);
@@ -453,8 +453,8 @@ TEST(RenderMessage, QuotedPrintableBodiesDecodeToTheCanonicalText) {
 TEST(RenderMessage, NestsAlternativeInsideMixedWithHtmlAndAttachments) {
     Message m = sample_message();
     m.html_body = "<p>Hello <b>Ada</b></p>\n";
-    m.attachments.push_back({"assignment1.zip", "application/zip", "PK\x03\x04zip"});
-    m.attachments.push_back({"README.txt", "text/plain", "read me"});
+    m.attachments.push_back({"assignment1.zip", "application/zip", "PK\x03\x04zip", nullptr});
+    m.attachments.push_back({"README.txt", "text/plain", "read me", nullptr});
     const Entity e = parse_entity(render(m));
     ASSERT_TRUE(e.header("Content-Type").starts_with("multipart/mixed;"));
     ASSERT_EQ(e.parts.size(), 3u);
@@ -484,7 +484,7 @@ TEST(RenderMessage, UsesAlternativeAtTheTopWhenHtmlHasNoAttachments) {
 TEST(RenderMessage, EncodesNonAsciiAttachmentNamesPerRfc2231) {
     Message m = sample_message();
     const std::string name = "Aufgabe für José Müller — Übung 1 (final).zip";
-    m.attachments.push_back({name, "application/zip", "zip"});
+    m.attachments.push_back({name, "application/zip", "zip", nullptr});
     const std::string mime = render(m);
     expect_lines_within(mime, 998);
     const Entity e = parse_entity(mime);

@@ -187,7 +187,8 @@ std::string render(const std::string& message_id, const std::string& to) {
     m.subject = "Ihre Aufgabe";
     // A line starting with "." must survive SMTP's dot-stuffing (RFC 5321 4.5.2).
     m.text_body = "Hallo José,\n.\n..leading dots\nthe assignment is attached.\n";
-    m.attachments.push_back({"assignment1.zip", "application/zip", std::string("PK\3\4\0zip", 8)});
+    m.attachments.push_back(
+        {"assignment1.zip", "application/zip", std::string("PK\3\4\0zip", 8), nullptr});
     m.message_id = message_id;
     m.date_ms = 1'700'000'000'000;
     auto mime = render_message(m);
