@@ -73,7 +73,7 @@ Result<Message> AssignmentMessageBuilder::build(const store::Delivery& d,
         return fail(Errc::not_found, fmt::format("assignment '{}' no longer exists", d.assignment),
                     "assignment");
     }
-    const auto& zip = **found;
+    auto& zip = **found;  // the catalog's copy: its bytes move into the attachment
     const bool link = zip.info.delivery != store::DeliveryMode::attach;
     const bool attach = zip.info.delivery != store::DeliveryMode::link;
     std::string url;
@@ -95,8 +95,9 @@ Result<Message> AssignmentMessageBuilder::build(const store::Delivery& d,
     m.text_body = std::move(rendered->text);
     m.html_body = std::move(rendered->html);
     if (attach) {
-        m.attachments.push_back(
-            Attachment{zip.info.name + ".zip", "application/zip", zip.bytes, encoded(zip)});
+        auto body = encoded(zip);
+        m.attachments.push_back(Attachment{zip.info.name + ".zip", "application/zip",
+                                           std::move(zip.bytes), std::move(body)});
     }
     m.message_id = d.message_id;
     m.date_ms = now_ms;

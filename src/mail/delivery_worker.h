@@ -19,8 +19,10 @@
 
 #include <atomic>
 #include <chrono>
+#include <future>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -74,17 +76,35 @@ public:
     void stop();
 
     // Claims and sends what is due now, on the caller's thread, as far as the sending limits
-    // allow. Returns how many were handled.
-    Result<int> send_due(int limit);
+    // allow, until `stop` is requested. Returns how many were handled.
+    Result<int> send_due(int limit, std::stop_token stop = {});
 
 
     // The retry delay after `attempts` failed attempts, before jitter.
     std::chrono::milliseconds backoff(int attempts) const;
 
 private:
-    // Returns whether the message was handed to the relay, and whether it was accepted.
-    std::pair<bool, bool> deliver(store::Delivery delivery);
-    void record(const store::Delivery& delivery, const store::AttemptOutcome& outcome);
+    // An attempt's outcome on its way to the store (finish_delivery_async).
+    struct PendingOutcome {
+        store::Delivery delivery;
+        store::AttemptOutcome outcome;
+        std::future<Result<void>> result;
+    };
+    static constexpr int kSendsPerRound = 64;  // between looks at the sending limits' wait
+
+    // Returns whether the message was handed to the relay, and whether it was accepted. Its
+    // outcome is left in `pending`, committing.
+    std::pair<bool, bool> deliver(store::Delivery delivery, std::optional<PendingOutcome>& pending);
+    void record_async(const store::Delivery& delivery, const store::AttemptOutcome& outcome,
+                      std::optional<PendingOutcome>& pending);
+    // Waits for `pending`'s commit; an outcome the store could not take is recorded again.
+    void settle(std::optional<PendingOutcome>& pending);
+    // Records synchronously, retrying while the store is unavailable (until stop).
+    void record(const store::Delivery& delivery, const store::AttemptOutcome& outcome,
+                int first_attempt);
+    void log_unrecorded(const store::Delivery& delivery, const store::AttemptOutcome& outcome,
+                        int attempt, const Error& error);
+    void count(store::DeliveryState state);
     void warn_about_quota();
     void run(std::stop_token stop);
 

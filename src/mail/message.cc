@@ -467,6 +467,11 @@ Entity multipart_entity(std::string_view subtype, const std::vector<Entity>& par
     Entity entity;
     entity.headers =
         fmt::format("Content-Type: multipart/{};\r\n boundary=\"{}\"\r\n", subtype, boundary);
+    std::size_t size = boundary.size() + 8;
+    for (const Entity& part : parts) {
+        size += part.headers.size() + part.body.size() + boundary.size() + 8;
+    }
+    entity.body.reserve(size);  // one allocation: an attachment makes this tens of KiB
     for (const Entity& part : parts) {
         if (!entity.body.empty()) entity.body += kCrlf;
         entity.body += "--";
@@ -564,6 +569,7 @@ Result<std::string> render_message(const Message& message) {
         }
         body = multipart_entity("mixed", parts);
     }
+    out.reserve(out.size() + body.headers.size() + body.body.size() + 4);
     out += body.headers;
     out += kCrlf;
     out += body.body;

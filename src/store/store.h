@@ -177,6 +177,14 @@ public:
     // is not SENDING.
     virtual Result<void> finish_delivery(const std::string& candidate_id, const std::string& kind,
                                          const AttemptOutcome& outcome, std::int64_t now_ms) = 0;
+    // finish_delivery without waiting: `complete` gets the same result once its commit is
+    // durable (or failed), on a thread of the store's, so it must be quick. Writes commit in
+    // the order they are asked for, so a write asked for afterwards on the same thread (the
+    // next claim) commits in the same transaction or a later one, and its result comes after
+    // `complete` has run.
+    virtual void finish_delivery_async(const std::string& candidate_id, const std::string& kind,
+                                       const AttemptOutcome& outcome, std::int64_t now_ms,
+                                       std::function<void(Result<void>)> complete) = 0;
     // After a restart: SENDING deliveries (the process died mid-send) become RETRY due now, each
     // with an INTERRUPTED attempt in its timeline. Returns how many.
     virtual Result<int> requeue_interrupted_deliveries(std::int64_t now_ms) = 0;

@@ -1973,69 +1973,95 @@ std::string lower_ascii(std::string text) {
     return text;
 }
 
-}  // namespace
-
-Result<void> SqliteStore::finish_delivery(const std::string& candidate_id, const std::string& kind,
-                                          const AttemptOutcome& outcome, std::int64_t now_ms) {
+Result<void> check_finish(const AttemptOutcome& outcome) {
     const DeliveryState state = outcome.state;
     if (state != DeliveryState::sent && state != DeliveryState::retry &&
         state != DeliveryState::failed && state != DeliveryState::suppressed) {
         return fail(Errc::invalid_argument, "an attempt ends as SENT, RETRY, FAILED or SUPPRESSED",
                     "state");
     }
-    auto finished = impl_->write([&](Connection& conn) -> Result<void> {
-        std::int64_t next = 0;
-        std::int64_t sent = 0;
-        std::int64_t id = 0;
-        std::int64_t started = 0;
-        std::string recipient;
-        {
-            auto current = conn.prepare(
-                "SELECT state, next_attempt_ms, sent_ms, id, updated_ms, recipient "
-                "FROM deliveries WHERE candidate_id = ?1 AND kind = ?2");
-            if (!current) return fail(std::move(current.error()));
-            STORE_TRY(current->bind(candidate_id, kind));
-            auto row = current->step();
-            if (!row) return fail(std::move(row.error()));
-            if (!*row) {
-                return fail(Errc::not_found,
-                            fmt::format("no {} delivery for candidate {}", kind, candidate_id));
-            }
-            const std::string current_state = current->text(0);
-            if (current_state != delivery_state_text(DeliveryState::sending)) {
-                return fail(Errc::conflict,
-                            fmt::format("the {} delivery for candidate {} is {}, not SENDING",
-                                        kind, candidate_id, current_state));
-            }
-            next = state == DeliveryState::retry ? outcome.next_attempt_ms : current->int64(1);
-            sent = state == DeliveryState::sent ? now_ms : current->int64(2);
-            id = current->int64(3);
-            started = current->int64(4);  // claim_due_deliveries stamped the attempt's start
-            recipient = current->text(5);
+    return {};
+}
+
+// The body of finish_delivery, run in the writer's transaction.
+Result<void> finish_in(Connection& conn, const std::string& candidate_id, const std::string& kind,
+                       const AttemptOutcome& outcome, std::int64_t now_ms) {
+    const DeliveryState state = outcome.state;
+    std::int64_t next = 0;
+    std::int64_t sent = 0;
+    std::int64_t id = 0;
+    std::int64_t started = 0;
+    std::string recipient;
+    {
+        auto current = conn.prepare(
+            "SELECT state, next_attempt_ms, sent_ms, id, updated_ms, recipient "
+            "FROM deliveries WHERE candidate_id = ?1 AND kind = ?2");
+        if (!current) return fail(std::move(current.error()));
+        STORE_TRY(current->bind(candidate_id, kind));
+        auto row = current->step();
+        if (!row) return fail(std::move(row.error()));
+        if (!*row) {
+            return fail(Errc::not_found,
+                        fmt::format("no {} delivery for candidate {}", kind, candidate_id));
         }
-        auto update = conn.prepare(
-            "UPDATE deliveries SET state = ?3, last_reply = ?4, updated_ms = ?5, "
-            "next_attempt_ms = ?6, sent_ms = ?7, last_code = ?8 "
-            "WHERE candidate_id = ?1 AND kind = ?2");
-        if (!update) return fail(std::move(update.error()));
-        STORE_TRY(update->bind(candidate_id, kind, delivery_state_text(state), outcome.reply,
-                               now_ms, next, sent, outcome.reply_code));
-        STORE_TRY(update->run());
-        STORE_TRY(append_attempt(conn, DeliveryAttempt{id, started, now_ms,
-                                                       std::string(delivery_state_text(state)),
-                                                       outcome.reply_code, outcome.reply}));
-        if (outcome.suppress_recipient && !recipient.empty()) {
-            auto suppress = conn.prepare(
-                "INSERT INTO suppressions (address, reason, delivery_id, created_ms) "
-                "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (address) DO NOTHING");
-            if (!suppress) return fail(std::move(suppress.error()));
-            STORE_TRY(suppress->bind(lower_ascii(recipient), outcome.reply, id, now_ms));
-            STORE_TRY(suppress->run());
+        const std::string current_state = current->text(0);
+        if (current_state != delivery_state_text(DeliveryState::sending)) {
+            return fail(Errc::conflict,
+                        fmt::format("the {} delivery for candidate {} is {}, not SENDING",
+                                    kind, candidate_id, current_state));
         }
-        return {};
-    });
-    if (finished && state == DeliveryState::retry) impl_->delivery_signal.notify();
+        next = state == DeliveryState::retry ? outcome.next_attempt_ms : current->int64(1);
+        sent = state == DeliveryState::sent ? now_ms : current->int64(2);
+        id = current->int64(3);
+        started = current->int64(4);  // claim_due_deliveries stamped the attempt's start
+        recipient = current->text(5);
+    }
+    auto update = conn.prepare(
+        "UPDATE deliveries SET state = ?3, last_reply = ?4, updated_ms = ?5, "
+        "next_attempt_ms = ?6, sent_ms = ?7, last_code = ?8 "
+        "WHERE candidate_id = ?1 AND kind = ?2");
+    if (!update) return fail(std::move(update.error()));
+    STORE_TRY(update->bind(candidate_id, kind, delivery_state_text(state), outcome.reply,
+                           now_ms, next, sent, outcome.reply_code));
+    STORE_TRY(update->run());
+    STORE_TRY(append_attempt(conn, DeliveryAttempt{id, started, now_ms,
+                                                   std::string(delivery_state_text(state)),
+                                                   outcome.reply_code, outcome.reply}));
+    if (outcome.suppress_recipient && !recipient.empty()) {
+        auto suppress = conn.prepare(
+            "INSERT INTO suppressions (address, reason, delivery_id, created_ms) "
+            "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (address) DO NOTHING");
+        if (!suppress) return fail(std::move(suppress.error()));
+        STORE_TRY(suppress->bind(lower_ascii(recipient), outcome.reply, id, now_ms));
+        STORE_TRY(suppress->run());
+    }
+    return {};
+}
+
+}  // namespace
+
+Result<void> SqliteStore::finish_delivery(const std::string& candidate_id, const std::string& kind,
+                                          const AttemptOutcome& outcome, std::int64_t now_ms) {
+    STORE_TRY(check_finish(outcome));
+    auto finished = impl_->write(
+        [&](Connection& conn) { return finish_in(conn, candidate_id, kind, outcome, now_ms); });
+    if (finished && outcome.state == DeliveryState::retry) impl_->delivery_signal.notify();
     return finished;
+}
+
+void SqliteStore::finish_delivery_async(const std::string& candidate_id, const std::string& kind,
+                                        const AttemptOutcome& outcome, std::int64_t now_ms,
+                                        std::function<void(Result<void>)> complete) {
+    if (auto valid = check_finish(outcome); !valid) return complete(valid);
+    impl_->write_async<Result<void>>(
+        [candidate_id, kind, outcome, now_ms](Connection& conn) {
+            return finish_in(conn, candidate_id, kind, outcome, now_ms);
+        },
+        [this, retry = outcome.state == DeliveryState::retry,
+         complete = std::move(complete)](Result<void> finished) {
+            if (finished && retry) impl_->delivery_signal.notify();
+            complete(std::move(finished));
+        });
 }
 
 Result<int> SqliteStore::requeue_interrupted_deliveries(std::int64_t now_ms) {

@@ -74,6 +74,9 @@ public:
     Result<std::vector<Delivery>> claim_due_deliveries(std::int64_t now_ms, int limit) override;
     Result<void> finish_delivery(const std::string& candidate_id, const std::string& kind,
                                  const AttemptOutcome& outcome, std::int64_t now_ms) override;
+    void finish_delivery_async(const std::string& candidate_id, const std::string& kind,
+                               const AttemptOutcome& outcome, std::int64_t now_ms,
+                               std::function<void(Result<void>)> complete) override;
     Result<int> requeue_interrupted_deliveries(std::int64_t now_ms) override;
     Result<std::optional<std::int64_t>> next_delivery_due_ms() override;
     Result<Delivery> retry_delivery(std::int64_t id, std::int64_t now_ms) override;
