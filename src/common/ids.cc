@@ -34,6 +34,10 @@ std::string to_hex(const unsigned char* data, std::size_t size) {
 // RAND_bytes directly.
 void fill_random(unsigned char* data, std::size_t size) {
     struct Pool {
+        Pool() = default;
+        Pool(const Pool&) = delete;
+        Pool& operator=(const Pool&) = delete;
+        ~Pool() { OPENSSL_cleanse(bytes.data(), bytes.size()); }  // the unused rest, at exit
         std::array<unsigned char, 4096> bytes{};
         std::size_t used = sizeof(bytes);
     };

@@ -95,7 +95,12 @@ Result<int> DeliveryWorker::send_due(int limit, std::stop_token stop) {
         warn_about_quota();
         if (limiter_.try_acquire() > 0) break;
         auto claimed = store_.claim_due_deliveries(clock_.now_ms(), 1);
-        settle(pending);
+        if (!settle(pending)) {
+            // Stopped with the last outcome unrecorded: send nothing more. A delivery just
+            // claimed stays SENDING, never sent, and the next start makes it due again.
+            limiter_.finish(false, false);
+            break;
+        }
         if (!claimed || claimed->empty()) {
             limiter_.finish(false, false);
             if (!claimed) return fail(claimed.error());
@@ -129,20 +134,22 @@ void DeliveryWorker::record_async(const store::Delivery& d, const store::Attempt
                                  [promise](Result<void> r) { promise->set_value(std::move(r)); });
 }
 
-void DeliveryWorker::settle(std::optional<PendingOutcome>& pending) {
-    if (!pending) return;
+bool DeliveryWorker::settle(std::optional<PendingOutcome>& pending) {
+    if (!pending) return true;
     const auto recorded = pending->result.get();
+    bool settled = true;
     if (recorded) {
         count(pending->outcome.state);
     } else {
         log_unrecorded(pending->delivery, pending->outcome, 1, recorded.error());
         if (recorded.error().code == Errc::unavailable) {
-            record(pending->delivery, pending->outcome, 2);
+            settled = record(pending->delivery, pending->outcome, 2);
         } else {
             count(pending->outcome.state);
         }
     }
     pending.reset();
+    return settled;
 }
 
 void DeliveryWorker::log_unrecorded(const store::Delivery& d, const store::AttemptOutcome& outcome,
@@ -152,23 +159,28 @@ void DeliveryWorker::log_unrecorded(const store::Delivery& d, const store::Attem
                   error.message);
 }
 
-void DeliveryWorker::record(const store::Delivery& d, const store::AttemptOutcome& outcome,
+bool DeliveryWorker::record(const store::Delivery& d, const store::AttemptOutcome& outcome,
                             int first_attempt) {
     // The outcome must be recorded before this thread sends more: left SENDING, the delivery
     // would wait for a restart, and a SENT one would then be mailed again. So a store that
     // cannot take the write (disk full, I/O error) is retried until it can, or until stop;
     // after a stop the restart requeues it (the documented window).
+    bool settled = false;
     for (int attempt = first_attempt;; ++attempt) {
         if (attempt > 1 &&
             !sleep_unless_stopped(backoff(std::min(attempt - 1, 6)), stopping_.get_token())) {
-            break;
+            break;  // stopping with the outcome unrecorded
         }
         auto r = store_.finish_delivery(d.candidate_id, d.kind, outcome, clock_.now_ms());
-        if (r) break;
+        settled = r || r.error().code != Errc::unavailable;
+        if (settled) {
+            if (!r) log_unrecorded(d, outcome, attempt, r.error());
+            break;
+        }
         log_unrecorded(d, outcome, attempt, r.error());
-        if (r.error().code != Errc::unavailable) break;
     }
     count(outcome.state);
+    return settled;
 }
 
 void DeliveryWorker::count(store::DeliveryState state) {

@@ -98,9 +98,11 @@ private:
     void record_async(const store::Delivery& delivery, const store::AttemptOutcome& outcome,
                       std::optional<PendingOutcome>& pending);
     // Waits for `pending`'s commit; an outcome the store could not take is recorded again.
-    void settle(std::optional<PendingOutcome>& pending);
-    // Records synchronously, retrying while the store is unavailable (until stop).
-    void record(const store::Delivery& delivery, const store::AttemptOutcome& outcome,
+    // False when it is still unrecorded (the store unavailable until stop).
+    bool settle(std::optional<PendingOutcome>& pending);
+    // Records synchronously, retrying while the store is unavailable (until stop). False when
+    // stopped before the store took it.
+    bool record(const store::Delivery& delivery, const store::AttemptOutcome& outcome,
                 int first_attempt);
     void log_unrecorded(const store::Delivery& delivery, const store::AttemptOutcome& outcome,
                         int attempt, const Error& error);

@@ -347,10 +347,16 @@ struct Blob {
 // cache in a clean state and ends any implicit read transaction it held.
 class Statement {
 public:
-    Statement(sqlite3_stmt* stmt, bool* in_use) : stmt_(stmt), in_use_(in_use) { *in_use_ = true; }
+    // `wrote` is set when a statement that may change the database (not a SELECT or a
+    // transaction control statement) is stepped.
+    Statement(sqlite3_stmt* stmt, bool* in_use, bool* wrote)
+        : stmt_(stmt), in_use_(in_use), wrote_(wrote) {
+        *in_use_ = true;
+    }
     Statement(Statement&& other) noexcept
         : stmt_(std::exchange(other.stmt_, nullptr)),
-          in_use_(std::exchange(other.in_use_, nullptr)) {}
+          in_use_(std::exchange(other.in_use_, nullptr)),
+          wrote_(std::exchange(other.wrote_, nullptr)) {}
     Statement(const Statement&) = delete;
     Statement& operator=(const Statement&) = delete;
     Statement& operator=(Statement&&) = delete;
@@ -380,6 +386,7 @@ public:
 
     // True when a row is available, false when the statement is done.
     Result<bool> step() {
+        if (sqlite3_stmt_readonly(stmt_) == 0) *wrote_ = true;
         const int rc = sqlite3_step(stmt_);
         if (rc == SQLITE_ROW) return true;
         if (rc == SQLITE_DONE) return false;
@@ -440,6 +447,7 @@ private:
 
     sqlite3_stmt* stmt_;
     bool* in_use_;
+    bool* wrote_;
 };
 
 enum class ConnectionRole { writer, reader };
@@ -487,11 +495,13 @@ public:
                     "path");
             }
         }
-        // temp_store=MEMORY keeps savepoint journals (every write of a group commit runs in
-        // one) in memory: on file, each page a write touched went through pwrite to a temp file.
-        std::vector<const char*> pragmas = {"PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON",
-                                            "PRAGMA temp_store=MEMORY"};
+        std::vector<const char*> pragmas = {"PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON"};
         if (role == ConnectionRole::writer) {
+            // Savepoint journals (the import's per-row savepoints, a batch run again with one
+            // per write) in memory: on file each page a write touched went through pwrite to a
+            // temp file. A released outermost savepoint truncates its journal. Readers keep
+            // temp files for large sorts.
+            pragmas.push_back("PRAGMA temp_store=MEMORY");
             // Checkpoints run from checkpoint() on a background loop instead of on a commit
             // that happens to cross the threshold, so no write pays for one.
             pragmas.push_back("PRAGMA wal_autocheckpoint=0");
@@ -531,7 +541,7 @@ public:
         if (it->second.in_use) {
             return fail(Errc::internal, fmt::format("statement already in use: {}", sql));
         }
-        return Statement(it->second.stmt, &it->second.in_use);
+        return Statement(it->second.stmt, &it->second.in_use, &wrote_);
     }
 
     Result<void> exec(std::string_view sql) {
@@ -542,6 +552,7 @@ public:
 
     // Runs several constant statements at once (the schema). Never used with values.
     Result<void> exec_script(const char* sql) {
+        wrote_ = true;
         const int rc = sqlite3_exec(db_, sql, nullptr, nullptr, nullptr);
         if (rc != SQLITE_OK) return fail(sqlite_error(db_, rc, "schema"));
         return {};
@@ -556,6 +567,10 @@ public:
     // Whether a change record was appended since the last call (writer only): its commit
     // wakes the stream's readers.
     void note_stream_appended() { stream_appended_ = true; }
+
+    // Whether a statement that may change the database (DML, DDL, a pragma that writes) ran
+    // since the last call: row counts miss DDL and user_version.
+    bool take_wrote() { return std::exchange(wrote_, false); }
     bool take_stream_appended() { return std::exchange(stream_appended_, false); }
 
     void rollback() {
@@ -581,6 +596,7 @@ private:
     sqlite3* db_;
     bool wal_written_ = false;
     bool stream_appended_ = false;
+    bool wrote_ = false;
     // Node-based, so Statement's pointer to `in_use` stays valid as the cache grows.
     std::unordered_map<std::string, Cached> cache_;
 };
@@ -1019,6 +1035,7 @@ struct SqliteStore::Impl {
             result.emplace(body(conn));
             return result->has_value();
         };
+        mine.forget = [&] { result.reset(); };
         mine.done = [&](const std::optional<Error>& batch_lost) {
             lost = batch_lost;
             ready.release();  // the last touch of this frame's state from the committer
@@ -1038,6 +1055,7 @@ struct SqliteStore::Impl {
             result->emplace(body(conn));
             return (*result)->has_value();
         };
+        w.forget = [result] { result->reset(); };
         w.done = [result, complete](const std::optional<Error>& lost) {
             complete(settle(std::move(*result), lost));
         };
@@ -1055,6 +1073,7 @@ struct SqliteStore::Impl {
 
     struct PendingWrite {
         std::function<bool(Connection&)> run;                  // true when the body succeeded
+        std::function<void()> forget;                          // drops the body's result
         std::function<void(const std::optional<Error>&)> done;  // with the batch's loss, if any
     };
 
@@ -1117,7 +1136,12 @@ struct SqliteStore::Impl {
         std::lock_guard lock(writer_mutex);
         bool retry = false;
         auto lost = run_batch(batch, false, retry);
-        if (retry) lost = run_batch(batch, true, retry);
+        if (retry) {
+            // A body the second run does not reach (it may stop early) must not keep what it
+            // answered in the first, whose changes were rolled back.
+            for (auto& w : batch) w.forget();
+            lost = run_batch(batch, true, retry);
+        }
         return lost;
     }
 
@@ -1139,14 +1163,14 @@ struct SqliteStore::Impl {
                     break;
                 }
             }
-            const auto changes_before = sqlite3_total_changes64(conn.db());
+            conn.take_wrote();
             const bool ok = batch[i].run(conn);
             if (sqlite3_get_autocommit(conn.db()) != 0) {
                 lost = rolled_back(conn);  // every body of the batch so far lost its changes
                 break;
             }
             if (!savepoints) {
-                if (!ok && sqlite3_total_changes64(conn.db()) != changes_before) {
+                if (!ok && conn.take_wrote()) {
                     conn.rollback();
                     retry = true;
                     return std::nullopt;

@@ -1653,6 +1653,45 @@ TEST_F(SqliteStoreTest, SchemaSixDatabaseGetsTheDueDeliveriesIndex) {
     EXPECT_EQ((*claimed)[1].candidate_id, "second");
 }
 
+// Protects "a database is never half-migrated": a migration that fails after its first
+// statements (here schema 7's CREATE INDEX, after its DROP INDEX) commits none of them. Row
+// counts miss DDL, so the group commit must still see the failed write as one that changed
+// the database.
+TEST_F(SqliteStoreTest, AMigrationThatFailsHalfwayCommitsNothing) {
+    store_.reset();
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(db_path().c_str(), &raw), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(raw,
+                           "DROP INDEX deliveries_due_in_order; "
+                           "CREATE INDEX deliveries_due ON deliveries(state, next_attempt_ms); "
+                           "CREATE TABLE deliveries_due_in_order (x); PRAGMA user_version = 6;",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(raw);
+    auto opened = SqliteStore::open({db_path(), 2, 5000, {}}, clock_);
+    ASSERT_FALSE(opened);
+    EXPECT_NE(opened.error().message.find("deliveries_due_in_order"), std::string::npos)
+        << opened.error().message;
+    ASSERT_EQ(sqlite3_open(db_path().c_str(), &raw), SQLITE_OK);
+    auto count = [&](const char* sql) {
+        sqlite3_stmt* stmt = nullptr;
+        EXPECT_EQ(sqlite3_prepare_v2(raw, sql, -1, &stmt, nullptr), SQLITE_OK);
+        const int n = sqlite3_step(stmt) == SQLITE_ROW ? sqlite3_column_int(stmt, 0) : -1;
+        sqlite3_finalize(stmt);
+        return n;
+    };
+    EXPECT_EQ(count("SELECT COUNT(*) FROM sqlite_master WHERE name = 'deliveries_due'"), 1);
+    EXPECT_EQ(count("PRAGMA user_version"), 6);
+    sqlite3_close(raw);
+    // Once the obstacle is gone, the migration runs whole.
+    ASSERT_EQ(sqlite3_open(db_path().c_str(), &raw), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(raw, "DROP TABLE deliveries_due_in_order", nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(raw);
+    reopen();
+    EXPECT_TRUE(store().claim_due_deliveries(1000, 10));
+}
+
 ApiKey api_key(const std::string& id, Role role = Role::recruiter) {
     ApiKey k;
     k.id = id;
