@@ -180,6 +180,17 @@ protected:
 
     std::string db_path() const { return (dir_ / "store.db").string(); }
 
+    // Runs `sql` on the database file through a connection of its own: what an older release,
+    // or a change from outside the store, would have left there.
+    bool exec_on_file(const char* sql) {
+        sqlite3* raw = nullptr;
+        const bool ok = sqlite3_open(db_path().c_str(), &raw) == SQLITE_OK &&
+                        sqlite3_exec(raw, sql, nullptr, nullptr, nullptr) == SQLITE_OK;
+        if (!ok) ADD_FAILURE() << sqlite3_errmsg(raw);
+        sqlite3_close(raw);
+        return ok;
+    }
+
     SqliteStore& reopen(int busy_timeout_ms = 5000, std::string vfs = {}) {
         store_.reset();
         auto opened = SqliteStore::open({db_path(), 2, busy_timeout_ms, std::move(vfs)}, clock_);
@@ -539,17 +550,10 @@ TEST_F(SqliteStoreTest, ConcurrentWritersShareCommitsAndAFailureRollsBackOnlyIts
 // leave nothing behind, while the writes sharing its batch commit as usual.
 TEST_F(SqliteStoreTest, AWriteFailingAfterItsFirstChangesLeavesNothingAndSparesItsBatch) {
     ASSERT_TRUE(store().ensure_table(spec()));
-    {
-        sqlite3* db = nullptr;
-        ASSERT_EQ(sqlite3_open(db_path().c_str(), &db), SQLITE_OK);
-        ASSERT_EQ(sqlite3_exec(db,
-                               "CREATE TRIGGER refuse_boom BEFORE INSERT ON stream_records "
-                               "WHEN NEW.keys_json LIKE '%boom%' "
-                               "BEGIN SELECT RAISE(ABORT, 'refused by test trigger'); END",
-                               nullptr, nullptr, nullptr),
-                  SQLITE_OK);
-        sqlite3_close(db);
-    }
+    ASSERT_TRUE(
+        exec_on_file("CREATE TRIGGER refuse_boom BEFORE INSERT ON stream_records "
+                     "WHEN NEW.keys_json LIKE '%boom%' "
+                     "BEGIN SELECT RAISE(ABORT, 'refused by test trigger'); END"));
     constexpr int kWrites = 50;
     std::mutex m;
     std::condition_variable cv;
@@ -620,10 +624,7 @@ TEST_F(SqliteStoreTest, EnsureTableRebuildsUniqueValuesOnlyWhenTheSetChanges) {
     ASSERT_TRUE(store().ensure_table(spec()));
     ASSERT_TRUE(store().put_item(kTable, candidate("c-1", "a@example.com"), PutMode::create_only));
     store_.reset();
-    sqlite3* raw = nullptr;
-    ASSERT_EQ(sqlite3_open(db_path().c_str(), &raw), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(raw, "DELETE FROM unique_values", nullptr, nullptr, nullptr), SQLITE_OK);
-    sqlite3_close(raw);
+    ASSERT_TRUE(exec_on_file("DELETE FROM unique_values"));
     reopen();
     ASSERT_TRUE(store().ensure_table(spec()));
     EXPECT_TRUE(store().put_item(kTable, candidate("c-2", "a@example.com"), PutMode::create_only))
@@ -1547,8 +1548,6 @@ TEST_F(SqliteStoreTest, SchemaOneDatabaseIsMigratedKeepingItsData) {
     item.set_string("id", "kept");
     ASSERT_TRUE(store().put_item(kTable, item, PutMode::create_only));
     store_.reset();
-    sqlite3* raw = nullptr;
-    ASSERT_EQ(sqlite3_open(db_path().c_str(), &raw), SQLITE_OK);
     // The first release's deliveries table, with one delivery in it.
     const char* downgrade = R"sql(
         DROP TABLE dead_letters; DROP TABLE delivery_attempts; DROP TABLE suppressions;
@@ -1566,9 +1565,7 @@ TEST_F(SqliteStoreTest, SchemaOneDatabaseIsMigratedKeepingItsData) {
         INSERT INTO deliveries VALUES ('kept', 'assignment', 'kept@example.com', 'Kept',
             'assignment1', 'm1@example.com', 'RETRY', 2, '451 later', 1000, 2000, 3000, 0);
         PRAGMA user_version = 1;)sql";
-    ASSERT_EQ(sqlite3_exec(raw, downgrade, nullptr, nullptr, nullptr), SQLITE_OK)
-        << sqlite3_errmsg(raw);
-    sqlite3_close(raw);
+    ASSERT_TRUE(exec_on_file(downgrade));
 
     reopen();
     ASSERT_TRUE(store().ensure_table(spec()));
@@ -1593,17 +1590,12 @@ TEST_F(SqliteStoreTest, SchemaOneDatabaseIsMigratedKeepingItsData) {
 TEST_F(SqliteStoreTest, SchemaThreeDatabaseGetsTheVersionFourTables) {
     ASSERT_TRUE(store().add_delivery(delivery_for("kept", 0)));
     store_.reset();
-    sqlite3* raw = nullptr;
-    ASSERT_EQ(sqlite3_open(db_path().c_str(), &raw), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(raw,
-                           "DROP TABLE assignments; DROP TABLE downloads; DROP TABLE api_keys; "
-                           "DROP TABLE idempotency_keys; DROP TABLE unique_attribute_sets; "
-                           "DROP INDEX deliveries_due_in_order; "
-                           "CREATE INDEX deliveries_due ON deliveries(state, next_attempt_ms); "
-                           "PRAGMA user_version = 3;",
-                           nullptr, nullptr, nullptr),
-              SQLITE_OK);
-    sqlite3_close(raw);
+    ASSERT_TRUE(
+        exec_on_file("DROP TABLE assignments; DROP TABLE downloads; DROP TABLE api_keys; "
+                     "DROP TABLE idempotency_keys; DROP TABLE unique_attribute_sets; "
+                     "DROP INDEX deliveries_due_in_order; "
+                     "CREATE INDEX deliveries_due ON deliveries(state, next_attempt_ms); "
+                     "PRAGMA user_version = 3;"));
     reopen();
     EXPECT_TRUE(store().list_assignments().value().empty());
     EXPECT_TRUE(store().add_download({0, "c", "a", 1, "127.0.0.1"}));
@@ -1614,17 +1606,12 @@ TEST_F(SqliteStoreTest, SchemaThreeDatabaseGetsTheVersionFourTables) {
 TEST_F(SqliteStoreTest, SchemaFourDatabaseGetsTheVersionFiveTables) {
     ASSERT_TRUE(store().add_delivery(delivery_for("kept", 0)));
     store_.reset();
-    sqlite3* raw = nullptr;
-    ASSERT_EQ(sqlite3_open(db_path().c_str(), &raw), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(raw,
-                           "DROP TABLE api_keys; DROP TABLE idempotency_keys; "
-                           "DROP TABLE unique_attribute_sets; "
-                           "DROP INDEX deliveries_due_in_order; "
-                           "CREATE INDEX deliveries_due ON deliveries(state, next_attempt_ms); "
-                           "PRAGMA user_version = 4;",
-                           nullptr, nullptr, nullptr),
-              SQLITE_OK);
-    sqlite3_close(raw);
+    ASSERT_TRUE(
+        exec_on_file("DROP TABLE api_keys; DROP TABLE idempotency_keys; "
+                     "DROP TABLE unique_attribute_sets; "
+                     "DROP INDEX deliveries_due_in_order; "
+                     "CREATE INDEX deliveries_due ON deliveries(state, next_attempt_ms); "
+                     "PRAGMA user_version = 4;"));
     reopen();
     EXPECT_TRUE(store().list_api_keys().value().empty());
     EXPECT_TRUE(store().get_delivery("kept", "assignment").value().has_value());
@@ -1636,15 +1623,10 @@ TEST_F(SqliteStoreTest, SchemaSixDatabaseGetsTheDueDeliveriesIndex) {
     ASSERT_TRUE(store().add_delivery(delivery_for("second", 20)));
     ASSERT_TRUE(store().add_delivery(delivery_for("first", 10)));
     store_.reset();
-    sqlite3* raw = nullptr;
-    ASSERT_EQ(sqlite3_open(db_path().c_str(), &raw), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(raw,
-                           "DROP INDEX deliveries_due_in_order; "
-                           "CREATE INDEX deliveries_due ON deliveries(state, next_attempt_ms); "
-                           "PRAGMA user_version = 6;",
-                           nullptr, nullptr, nullptr),
-              SQLITE_OK);
-    sqlite3_close(raw);
+    ASSERT_TRUE(
+        exec_on_file("DROP INDEX deliveries_due_in_order; "
+                     "CREATE INDEX deliveries_due ON deliveries(state, next_attempt_ms); "
+                     "PRAGMA user_version = 6;"));
     reopen();
     auto claimed = store().claim_due_deliveries(1000, 10);
     ASSERT_TRUE(claimed) << claimed.error().message;
@@ -1659,19 +1641,15 @@ TEST_F(SqliteStoreTest, SchemaSixDatabaseGetsTheDueDeliveriesIndex) {
 // the database.
 TEST_F(SqliteStoreTest, AMigrationThatFailsHalfwayCommitsNothing) {
     store_.reset();
-    sqlite3* raw = nullptr;
-    ASSERT_EQ(sqlite3_open(db_path().c_str(), &raw), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(raw,
-                           "DROP INDEX deliveries_due_in_order; "
-                           "CREATE INDEX deliveries_due ON deliveries(state, next_attempt_ms); "
-                           "CREATE TABLE deliveries_due_in_order (x); PRAGMA user_version = 6;",
-                           nullptr, nullptr, nullptr),
-              SQLITE_OK);
-    sqlite3_close(raw);
+    ASSERT_TRUE(
+        exec_on_file("DROP INDEX deliveries_due_in_order; "
+                     "CREATE INDEX deliveries_due ON deliveries(state, next_attempt_ms); "
+                     "CREATE TABLE deliveries_due_in_order (x); PRAGMA user_version = 6;"));
     auto opened = SqliteStore::open({db_path(), 2, 5000, {}}, clock_);
     ASSERT_FALSE(opened);
     EXPECT_NE(opened.error().message.find("deliveries_due_in_order"), std::string::npos)
         << opened.error().message;
+    sqlite3* raw = nullptr;
     ASSERT_EQ(sqlite3_open(db_path().c_str(), &raw), SQLITE_OK);
     auto count = [&](const char* sql) {
         sqlite3_stmt* stmt = nullptr;
@@ -1684,10 +1662,7 @@ TEST_F(SqliteStoreTest, AMigrationThatFailsHalfwayCommitsNothing) {
     EXPECT_EQ(count("PRAGMA user_version"), 6);
     sqlite3_close(raw);
     // Once the obstacle is gone, the migration runs whole.
-    ASSERT_EQ(sqlite3_open(db_path().c_str(), &raw), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(raw, "DROP TABLE deliveries_due_in_order", nullptr, nullptr, nullptr),
-              SQLITE_OK);
-    sqlite3_close(raw);
+    ASSERT_TRUE(exec_on_file("DROP TABLE deliveries_due_in_order"));
     reopen();
     EXPECT_TRUE(store().claim_due_deliveries(1000, 10));
 }
