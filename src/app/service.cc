@@ -199,7 +199,9 @@ Result<StartInfo> Service::start() {
                     "data.dir");
     }
     const auto db_path = (fs::path(c.data_dir) / "hirestream.db").string();
-    auto opened = store::SqliteStore::open({db_path}, s.clock);
+    store::SqliteOptions store_options{db_path};
+    store_options.metrics = &s.metrics;
+    auto opened = store::SqliteStore::open(store_options, s.clock);
     if (!opened) {
         auto e = opened.error();
         e.field = "data.dir";

@@ -134,9 +134,12 @@ public:
                                                          int limit) = 0;
     // Highest sequence in the shard, or 0 when it has none (used for LATEST).
     virtual Result<std::uint64_t> latest_sequence(const std::string& table, int shard) = 0;
-    // How many records of the shard have a sequence above `after_sequence` (a consumer's lag).
+    // How many records of the shard have a sequence above `after_sequence` (a consumer's lag),
+    // counting at most `limit` of them: the count walks the index, so a lag of millions is
+    // reported as `limit` instead of taking seconds.
     virtual Result<std::uint64_t> count_records_after(const std::string& table, int shard,
-                                                      std::uint64_t after_sequence) = 0;
+                                                      std::uint64_t after_sequence,
+                                                      std::uint64_t limit) = 0;
     // Deletes records created before `before_ms`; when `trim_up_to` is not empty, in shard i
     // only records with sequence <= trim_up_to[i] (what every consumer has handled), so retention
     // never removes a record a consumer still needs. Deletes in small transactions so writers

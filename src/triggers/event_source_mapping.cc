@@ -109,16 +109,19 @@ MappingStatus EventSourceMapping::status() const {
     return status_;
 }
 
-Result<std::uint64_t> EventSourceMapping::records_behind() {
+Result<EventSourceMapping::Backlog> EventSourceMapping::records_behind() {
+    // One more than the limit is counted, to tell "exactly the limit" from "more".
     std::uint64_t behind = 0;
-    for (int shard = 0; shard < shard_count_; ++shard) {
+    for (int shard = 0; shard < shard_count_ && behind <= kRecordsBehindLimit; ++shard) {
         auto checkpoint = store_.load_checkpoint(consumer(), stream_.table, shard);
         if (!checkpoint) return fail(checkpoint.error());
-        auto n = store_.count_records_after(stream_.table, shard, checkpoint->value_or(0));
+        auto n = store_.count_records_after(stream_.table, shard, checkpoint->value_or(0),
+                                            kRecordsBehindLimit + 1 - behind);
         if (!n) return fail(n.error());
         behind += *n;
     }
-    return behind;
+    if (behind > kRecordsBehindLimit) return Backlog{kRecordsBehindLimit, true};
+    return Backlog{behind, false};
 }
 
 Result<std::size_t> EventSourceMapping::poll_once() {

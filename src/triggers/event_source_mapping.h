@@ -99,8 +99,14 @@ public:
     Result<void> redrive(std::int64_t dead_letter_id);
 
     MappingStatus status() const;
-    // Records of the stream this mapping has not checkpointed yet, over all shards.
-    Result<std::uint64_t> records_behind();
+    // Records of the stream this mapping has not checkpointed yet, over all shards, counted up
+    // to kRecordsBehindLimit (counting walks the stream's index: millions would take seconds).
+    struct Backlog {
+        std::uint64_t records = 0;  // at most kRecordsBehindLimit
+        bool capped = false;        // more than kRecordsBehindLimit are behind
+    };
+    static constexpr std::uint64_t kRecordsBehindLimit = 100'000;
+    Result<Backlog> records_behind();
     // The checkpoint consumer name: "<function>@<table>".
     std::string consumer() const;
     const Function& function() const { return function_; }

@@ -191,7 +191,7 @@ TEST_F(MappingTest, FailedBatchIsRetriedWithTheSameRecords) {
     EXPECT_EQ(fn.seen.size(), 3u);
     EXPECT_EQ(m.status().last_error, "injected failure");
     EXPECT_EQ(m.status().last_result, "OK");
-    EXPECT_EQ(m.records_behind().value(), 0u);
+    EXPECT_EQ(m.records_behind().value().records, 0u);
 }
 
 // Batches never exceed batchSize, and shard order is kept within a batch.
@@ -279,7 +279,7 @@ TEST_F(MappingTest, FilterSkipsRecordsAndMovesTheCheckpoint) {
     EXPECT_EQ(fn.calls, 1);
     EXPECT_EQ(fn.succeeded.size(), 1u);
     EXPECT_EQ(m.status().records_filtered, 2u);
-    EXPECT_EQ(m.records_behind().value(), 0u);
+    EXPECT_EQ(m.records_behind().value().records, 0u);
 }
 
 // batchWindow holds a batch that is not full until its first record is that old.
@@ -308,7 +308,7 @@ TEST_F(MappingTest, RetriesThenDeadLettersWithAwsInvocationRecord) {
     o.event.on_failure = "deadletters";
     auto m = mapping(fn, o);
     drain(m);
-    EXPECT_EQ(m.records_behind().value(), 0u);
+    EXPECT_EQ(m.records_behind().value().records, 0u);
     auto letters = store_->list_dead_letters("scripted", 0, 10).value();
     ASSERT_FALSE(letters.empty());
     std::size_t dead = 0;
@@ -414,7 +414,7 @@ TEST_F(MappingTest, ReportBatchItemFailuresResumesFromTheLowestFailure) {
     std::vector<std::uint64_t> second(fn.order.size() - 10);
     for (std::size_t i = 10; i < fn.order.size(); ++i) second[i - 10] = fn.order[i].second;
     EXPECT_EQ(second, std::vector<std::uint64_t>(seqs.begin() + 4, seqs.end()));
-    EXPECT_EQ(m.records_behind().value(), 0u);
+    EXPECT_EQ(m.records_behind().value().records, 0u);
 }
 
 // An answer that is not JSON, or names a record outside the batch, fails the whole batch.
@@ -519,11 +519,40 @@ TEST_F(MappingTest, DisableKeepsTheCheckpointAndEnableResumes) {
     m.set_enabled(false);
     EXPECT_FALSE(m.status().enabled);
     put("two@example.com", "3");
-    EXPECT_EQ(m.records_behind().value(), 1u);
+    EXPECT_EQ(m.records_behind().value().records, 1u);
     m.set_enabled(true);
     EXPECT_EQ(wait_for(2), 2u);
     m.stop();
-    EXPECT_EQ(m.records_behind().value(), 0u);
+    EXPECT_EQ(m.records_behind().value().records, 0u);
+}
+
+// Protects GET /functions with millions behind: the count stops past its limit and says so,
+// exact below it.
+TEST_F(MappingTest, RecordsBehindIsCountedUpToItsLimit) {
+    ScriptedFunction fn([](const Batch&) { return InvokeResult{}; });
+    auto m = mapping(fn, options());
+    constexpr auto kLimit = EventSourceMapping::kRecordsBehindLimit;
+    std::uint64_t stored = 0;
+    auto store_up_to = [&](std::uint64_t n) {
+        while (stored < n) {
+            std::vector<store::Item> items;
+            for (; stored < n && items.size() < 1000; ++stored) {
+                store::Item item;
+                item.set_string("id", fmt::format("bulk-{}", stored));
+                items.push_back(std::move(item));
+            }
+            auto written = store_->put_items(spec_.name, items, store::PutMode::create_only);
+            ASSERT_TRUE(written) << written.error().message;
+        }
+    };
+    store_up_to(kLimit);
+    auto exact = m.records_behind().value();
+    EXPECT_EQ(exact.records, kLimit);
+    EXPECT_FALSE(exact.capped);
+    store_up_to(kLimit + 1);
+    auto capped = m.records_behind().value();
+    EXPECT_EQ(capped.records, kLimit);
+    EXPECT_TRUE(capped.capped);
 }
 
 }  // namespace

@@ -457,6 +457,7 @@ def test_disabled_function_keeps_its_place_and_resumes_when_enabled(launcher, sm
     fn = function_status(hs, "tally")
     assert read_lines(out) == [] and fn["invocations"] == 0, (read_lines(out), fn)
     assert fn["state"] == "Disabled" and fn["recordsBehind"] >= 1, fn
+    assert fn["recordsBehindCapped"] is False, fn
     proc = cli(launcher, hs, "functions", "--url", hs.url)
     assert proc.returncode == 0, (proc.returncode, proc.stderr)
     rows = function_rows(proc.stdout)

@@ -67,7 +67,8 @@ Result<json::object> mapping_json(const ApiContext& ctx, EventSourceMapping& m) 
         {"recordsFiltered", s.records_filtered},
         {"recordsDeadLettered", s.dead_lettered},
         {"iteratorAgeMs", s.iterator_age_ms},
-        {"recordsBehind", *behind},
+        {"recordsBehind", behind->records},
+        {"recordsBehindCapped", behind->capped},
         {"pendingDeadLetters", *pending},
     };
 }

@@ -450,7 +450,9 @@ private:
     bool* wrote_;
 };
 
-enum class ConnectionRole { writer, reader };
+// The checkpointer copies the WAL back into the database file beside the writer (a checkpoint
+// takes SQLite's checkpoint lock, not its write lock), so it is neither query_only nor the writer.
+enum class ConnectionRole { writer, reader, checkpointer };
 
 // One SQLite connection with its statement cache. Not thread-safe: the store hands each
 // connection to one thread at a time (the writer mutex, the reader pool).
@@ -505,8 +507,10 @@ public:
             // Checkpoints run from checkpoint() on a background loop instead of on a commit
             // that happens to cross the threshold, so no write pays for one.
             pragmas.push_back("PRAGMA wal_autocheckpoint=0");
-        } else {
+        } else if (role == ConnectionRole::reader) {
             pragmas.push_back("PRAGMA query_only=ON");
+        } else {
+            pragmas.push_back("PRAGMA wal_autocheckpoint=0");
         }
         for (const char* pragma : pragmas) {
             auto done = conn->exec(pragma);
@@ -1011,7 +1015,27 @@ struct SqliteStore::Impl {
     Impl(SqliteOptions opts, const Clock& clk)
         : options(std::move(opts)),
           clock(clk),
-          readers(std::chrono::milliseconds(options.busy_timeout_ms)) {}
+          readers(std::chrono::milliseconds(options.busy_timeout_ms)) {
+        if (auto* m = options.metrics) {
+            const char* checkpoint_help =
+                "WAL checkpoints: the whole of each (phase=whole), and its last part, which holds "
+                "commits back (phase=commits_held).";
+            const std::vector<double> checkpoint_bounds = {0.001, 0.01, 0.1, 0.5, 1, 5, 30};
+            commit_seconds = &m->histogram(
+                "hirestream_store_commit_seconds",
+                "Group commits of the database: from BEGIN to a durable COMMIT.",
+                {0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5});
+            commit_writes = &m->histogram("hirestream_store_commit_writes",
+                                          "Writes (requests' transactions) per group commit.",
+                                          {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024});
+            checkpoint_seconds = &m->histogram(
+                "hirestream_store_checkpoint_seconds",
+                checkpoint_help, checkpoint_bounds, "phase=\"whole\"");
+            checkpoint_held_seconds = &m->histogram(
+                "hirestream_store_checkpoint_seconds",
+                checkpoint_help, checkpoint_bounds, "phase=\"commits_held\"");
+        }
+    }
     // The committer finishes what is queued, then ends, before the connections close.
     ~Impl() { stop_committer(); }
 
@@ -1134,6 +1158,18 @@ struct SqliteStore::Impl {
     // twice: they keep their state inside.
     std::optional<Error> commit_batch(std::vector<PendingWrite>& batch) {
         std::lock_guard lock(writer_mutex);
+        const auto started = std::chrono::steady_clock::now();
+        struct Observe {
+            Impl& impl;
+            std::size_t writes;
+            std::chrono::steady_clock::time_point started;
+            ~Observe() {
+                if (!impl.commit_seconds) return;
+                impl.commit_seconds->observe(std::chrono::duration<double>(
+                    std::chrono::steady_clock::now() - started).count());
+                impl.commit_writes->observe(static_cast<double>(writes));
+            }
+        } observe{*this, batch.size(), started};
         bool retry = false;
         auto lost = run_batch(batch, false, retry);
         if (retry) {
@@ -1227,6 +1263,13 @@ struct SqliteStore::Impl {
 
     std::mutex writer_mutex;
     std::unique_ptr<Connection> writer;  // guarded by writer_mutex
+    std::mutex checkpointer_mutex;
+    std::unique_ptr<Connection> checkpointer;  // guarded by checkpointer_mutex
+
+    Histogram* commit_seconds = nullptr;  // all four set together, with options.metrics
+    Histogram* commit_writes = nullptr;
+    Histogram* checkpoint_seconds = nullptr;
+    Histogram* checkpoint_held_seconds = nullptr;
 
     // Group commit (see write()): writes waiting for the committer's next batch.
     std::mutex queue_mutex;
@@ -1306,6 +1349,10 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const SqliteOptions& opti
         if (!reader) return fail(std::move(reader.error()));
         impl->readers.add(std::move(*reader));
     }
+    auto checkpointer = Connection::open(options.path, ConnectionRole::checkpointer,
+                                         options.busy_timeout_ms, options.vfs);
+    if (!checkpointer) return fail(std::move(checkpointer.error()));
+    impl->checkpointer = std::move(*checkpointer);
     return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(impl)));
 }
 
@@ -1769,17 +1816,18 @@ Result<std::uint64_t> SqliteStore::latest_sequence(const std::string& table, int
 }
 
 Result<std::uint64_t> SqliteStore::count_records_after(const std::string& table, int shard,
-                                                       std::uint64_t after_sequence) {
+                                                       std::uint64_t after_sequence,
+                                                       std::uint64_t limit) {
     auto info = impl_->table(table);
     if (!info) return fail(std::move(info.error()));
     STORE_TRY(check_shard((*info)->spec, shard));
     auto reader = impl_->readers.acquire();
     if (!reader) return fail(std::move(reader.error()));
     auto stmt = (*reader)->prepare(
-        "SELECT COUNT(*) FROM stream_records "
-        "WHERE table_name = ?1 AND shard = ?2 AND sequence > ?3");
+        "SELECT COUNT(*) FROM (SELECT 1 FROM stream_records "
+        "WHERE table_name = ?1 AND shard = ?2 AND sequence > ?3 LIMIT ?4)");
     if (!stmt) return fail(std::move(stmt.error()));
-    STORE_TRY(stmt->bind(table, shard, clamp_to_int64(after_sequence)));
+    STORE_TRY(stmt->bind(table, shard, clamp_to_int64(after_sequence), clamp_to_int64(limit)));
     auto row = stmt->step();
     if (!row) return fail(std::move(row.error()));
     return static_cast<std::uint64_t>(*row ? stmt->int64(0) : 0);
@@ -1793,22 +1841,48 @@ Result<std::uint64_t> SqliteStore::trim_stream(const std::string& table, std::in
     if (!trim_up_to.empty() && trim_up_to.size() != static_cast<std::size_t>(shards)) {
         return fail(Errc::invalid_argument, "trim_up_to needs one bound per shard", "trim_up_to");
     }
+    // Where the old records end: the sequence of the first record created at or after the
+    // cutoff (by age, one index seek), read without holding the writer. Sequences grow with
+    // time, so the records to trim lead each shard, and each delete below walks only them; a
+    // condition on age alone would walk every record of the shard, newer ones too, with the
+    // writer held (at 3 million records, a second per shard, every pass).
+    std::int64_t cut = std::numeric_limits<std::int64_t>::max();
+    {
+        auto reader = impl_->readers.acquire();
+        if (!reader) return fail(std::move(reader.error()));
+        auto first_new = (*reader)->prepare(
+            "SELECT sequence FROM stream_records INDEXED BY stream_records_by_age "
+            "WHERE table_name = ?1 AND created_ms >= ?2 ORDER BY created_ms LIMIT 1");
+        if (!first_new) return fail(std::move(first_new.error()));
+        STORE_TRY(first_new->bind(table, before_ms));
+        auto row = first_new->step();
+        if (!row) return fail(std::move(row.error()));
+        if (*row) cut = first_new->int64(0);
+    }
     // Small transactions: a day's worth of records deleted at once would hold the write lock
     // (and every POST) for seconds.
     constexpr int kChunk = 1000;
     std::uint64_t total = 0;
     for (int shard = 0; shard < shards; ++shard) {
-        const std::int64_t bound = trim_up_to.empty()
-                                       ? std::numeric_limits<std::int64_t>::max()
-                                       : clamp_to_int64(trim_up_to[static_cast<std::size_t>(shard)]);
+        // Below the cut and at most the consumers' bound. A record below the cut but not older
+        // than the cutoff (the clock stepped back) stays; so does one above it that is older:
+        // a later pass takes it.
+        std::int64_t below = cut;
+        if (!trim_up_to.empty()) {
+            const auto bound = clamp_to_int64(trim_up_to[static_cast<std::size_t>(shard)]);
+            below = std::min(below, bound == std::numeric_limits<std::int64_t>::max()
+                                        ? bound
+                                        : bound + 1);
+        }
         for (;;) {
             auto deleted = impl_->write([&](Connection& conn) -> Result<std::uint64_t> {
                 auto stmt = conn.prepare(
                     "DELETE FROM stream_records WHERE sequence IN (SELECT sequence FROM "
-                    "stream_records WHERE table_name = ?1 AND shard = ?2 AND created_ms < ?3 "
-                    "AND sequence <= ?4 ORDER BY sequence LIMIT ?5)");
+                    "stream_records INDEXED BY stream_records_by_shard WHERE table_name = ?1 "
+                    "AND shard = ?2 AND sequence < ?3 AND created_ms < ?4 ORDER BY sequence "
+                    "LIMIT ?5)");
                 if (!stmt) return fail(std::move(stmt.error()));
-                STORE_TRY(stmt->bind(table, shard, before_ms, bound, kChunk));
+                STORE_TRY(stmt->bind(table, shard, below, before_ms, kChunk));
                 STORE_TRY(stmt->run());
                 return static_cast<std::uint64_t>(sqlite3_changes64(conn.db()));
             });
@@ -2788,9 +2862,47 @@ Result<void> SqliteStore::checkpoint() {
         static const std::string probe = fmt::format("PRAGMA user_version = {}", kSchemaVersion);
         STORE_TRY(impl_->write([](Connection& conn) { return conn.exec(probe); }));
     }
-    std::lock_guard lock(impl_->writer_mutex);
-    // PASSIVE copies what it can without waiting on readers or blocking the next writer.
-    return impl_->writer->exec("PRAGMA wal_checkpoint(PASSIVE)");
+    // PASSIVE copies what it can without waiting on readers. On its own connection it runs
+    // beside the writer, so commits go on while a large WAL is copied (on the writer's, every
+    // POST waited for the copy: seconds after a bulk load). But the WAL starts over from its
+    // beginning only when a commit finds every frame copied, which commits arriving during the
+    // copy prevent. So the copy is repeated while much arrived during the last one, and the
+    // last tail is copied with the writer held: short, as it is what arrived meanwhile.
+    constexpr int kShortTail = 256;  // frames (1 MiB of 4 KiB pages)
+    constexpr int kMaxRounds = 4;
+    std::lock_guard lock(impl_->checkpointer_mutex);
+    auto passive = [](Connection& conn) -> Result<int> {
+        int log = 0;
+        int copied = 0;
+        const int rc = sqlite3_wal_checkpoint_v2(conn.db(), "main", SQLITE_CHECKPOINT_PASSIVE,
+                                                 &log, &copied);
+        if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
+            return fail(sqlite_error(conn.db(), rc, "PRAGMA wal_checkpoint(PASSIVE)"));
+        }
+        return std::max(log, 0);  // frames in the WAL when the copy began
+    };
+    const auto since = [](std::chrono::steady_clock::time_point t) {
+        return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+    };
+    const auto started = std::chrono::steady_clock::now();
+    int last = 0;
+    for (int round = 0; round < kMaxRounds; ++round) {
+        auto frames = passive(*impl_->checkpointer);
+        if (!frames) return fail(std::move(frames.error()));
+        // Frames added since the last round (a WAL started over holds only new ones).
+        const int arrived = *frames >= last ? *frames - last : *frames;
+        last = *frames;
+        if (arrived <= kShortTail) break;
+    }
+    std::lock_guard writing(impl_->writer_mutex);
+    const auto held = std::chrono::steady_clock::now();
+    auto tail = passive(*impl_->writer);
+    if (!tail) return fail(std::move(tail.error()));
+    if (impl_->checkpoint_seconds) {
+        impl_->checkpoint_held_seconds->observe(since(held));
+        impl_->checkpoint_seconds->observe(since(started));
+    }
+    return {};
 }
 
 }  // namespace hirestream::store

@@ -4,13 +4,15 @@
 // Durability: synchronous=FULL, so an acknowledged write survives a power cut. One writer
 // connection (writes are serialized by SQLite anyway) and a bounded pool of reader
 // connections, so reads never wait for a commit's fsync. Automatic WAL checkpoints are off;
-// checkpoint() runs a PASSIVE checkpoint and is called by a background loop.
+// checkpoint() runs a PASSIVE checkpoint on a connection of its own and is called by a
+// background loop.
 // Thread-safety: all methods are safe to call concurrently.
 
 #include <memory>
 #include <string>
 
 #include "common/clock.h"
+#include "common/metrics.h"
 #include "store/store.h"
 
 namespace hirestream::store {
@@ -20,6 +22,9 @@ struct SqliteOptions {
     int reader_connections = 4;
     int busy_timeout_ms = 5000;
     std::string vfs{};  // SQLite VFS name; empty: the platform's default (tests inject faults)
+    // Optional: group commits (writes per commit, time per commit) and checkpoints. Must
+    // outlive the store.
+    MetricsRegistry* metrics = nullptr;
 };
 
 class SqliteStore final : public Store {
@@ -54,7 +59,8 @@ public:
                                                  int limit) override;
     Result<std::uint64_t> latest_sequence(const std::string& table, int shard) override;
     Result<std::uint64_t> count_records_after(const std::string& table, int shard,
-                                              std::uint64_t after_sequence) override;
+                                              std::uint64_t after_sequence,
+                                              std::uint64_t limit) override;
     Result<std::uint64_t> trim_stream(const std::string& table, std::int64_t before_ms,
                                       const std::vector<std::uint64_t>& trim_up_to) override;
     Result<std::vector<ChangeRecord>> read_stream(const std::string& table,
@@ -118,7 +124,8 @@ public:
     ChangeSignal& delivery_signal() override;
     std::optional<Error> write_problem() override;
 
-    // Runs a PASSIVE WAL checkpoint (never blocks writers). While write_problem() is set, first
+    // Runs a PASSIVE WAL checkpoint beside the writer; commits wait only while the last
+    // megabyte or so is copied, so the WAL can start over. While write_problem() is set, first
     // commits one small write (the schema version again), so the problem clears by itself once
     // the disk takes writes again, even when nothing else writes. Fails with unavailable.
     Result<void> checkpoint();

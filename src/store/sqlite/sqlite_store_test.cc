@@ -5,8 +5,10 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <condition_variable>
 #include <filesystem>
+#include <future>
 #include <latch>
 #include <map>
 #include <mutex>
@@ -48,14 +50,36 @@ Delivery delivery_for(const std::string& candidate_id, std::int64_t due_ms) {
     return d;
 }
 
-// A VFS over the platform's default whose files refuse every write, truncate, sync and delete
-// with EROFS while `refuse_writes` is set: what a file system the kernel turned read-only under
-// the open database does (ext4 with errors=remount-ro after an error; tests/e2e produces that
-// for real as root). Reads, locks and the WAL index pass through, as they do there.
-class ReadOnlyFaultVfs {
+// A VFS over the platform's default with two faults:
+// - while `refuse_writes` is set, its files refuse every write, truncate, sync and delete with
+//   EROFS: what a file system the kernel turned read-only under the open database does (ext4
+//   with errors=remount-ro after an error; tests/e2e produces that for real as root). Reads,
+//   locks and the WAL index pass through, as they do there.
+// - while writes to the main database file are held (hold_db_writes()), the first such write
+//   waits until release_db_writes(): in WAL mode only a checkpoint writes there, so a test can
+//   act while a checkpoint is mid-copy, as it would be while copying a large WAL.
+class FaultVfs {
 public:
-    static constexpr const char* kName = "hirestream-test-readonly";
+    static constexpr const char* kName = "hirestream-test-faults";
     static inline std::atomic<bool> refuse_writes{false};
+
+    static void hold_db_writes() {
+        std::lock_guard lock(hold_mutex_);
+        holding_ = true;
+        held_ = false;
+    }
+    // Waits until a write to the main database file is held, or `timeout`.
+    static bool wait_until_held(std::chrono::milliseconds timeout) {
+        std::unique_lock lock(hold_mutex_);
+        return hold_cv_.wait_for(lock, timeout, [] { return held_; });
+    }
+    static void release_db_writes() {
+        {
+            std::lock_guard lock(hold_mutex_);
+            holding_ = false;
+        }
+        hold_cv_.notify_all();
+    }
 
     // Registers the VFS once (not as the default); returns its name.
     static const char* install() {
@@ -78,6 +102,7 @@ private:
         sqlite3_file base;
         sqlite3_file* real;  // the default VFS's file, allocated right after this struct
         int last_errno;
+        bool main_db;
     };
     static sqlite3_file* real(sqlite3_file* f) { return reinterpret_cast<File*>(f)->real; }
     static int refuse(sqlite3_file* f, int rc) {
@@ -90,6 +115,7 @@ private:
         auto* f = reinterpret_cast<File*>(file);
         f->real = reinterpret_cast<sqlite3_file*>(f + 1);
         f->last_errno = 0;
+        f->main_db = (flags & SQLITE_OPEN_MAIN_DB) != 0;
         const int rc = base_->xOpen(base_, name, f->real, flags, out_flags);
         f->base.pMethods = f->real->pMethods != nullptr ? &kMethods : nullptr;
         return rc;
@@ -105,6 +131,14 @@ private:
     }
     static int write(sqlite3_file* f, const void* buf, int n, sqlite3_int64 off) {
         if (refuse_writes) return refuse(f, SQLITE_IOERR_WRITE);
+        if (reinterpret_cast<File*>(f)->main_db) {
+            std::unique_lock lock(hold_mutex_);
+            if (holding_) {
+                held_ = true;
+                hold_cv_.notify_all();
+                hold_cv_.wait(lock, [] { return !holding_; });
+            }
+        }
         return real(f)->pMethods->xWrite(real(f), buf, n, off);
     }
     static int truncate(sqlite3_file* f, sqlite3_int64 size) {
@@ -155,6 +189,10 @@ private:
     }
 
     static inline sqlite3_vfs* base_ = nullptr;
+    static inline std::mutex hold_mutex_;
+    static inline std::condition_variable hold_cv_;
+    static inline bool holding_ = false;  // guarded by hold_mutex_
+    static inline bool held_ = false;     // guarded by hold_mutex_
     // Version 3: with the WAL index (xShm*) and memory-mapped reads (xFetch).
     static constexpr sqlite3_io_methods kMethods = {
         3,        &close,          &read,         &write,       &truncate,
@@ -172,7 +210,8 @@ protected:
         reopen();
     }
     void TearDown() override {
-        ReadOnlyFaultVfs::refuse_writes = false;
+        FaultVfs::refuse_writes = false;
+        FaultVfs::release_db_writes();
         store_.reset();
         std::error_code ec;
         fs::remove_all(dir_, ec);
@@ -809,6 +848,36 @@ TEST_F(SqliteStoreTest, TrimRemovesOnlyRecordsOlderThanTheCutoff) {
     EXPECT_TRUE(store().get_item(kTable, "old")->has_value());  // items are not touched
 }
 
+// Protects retention when the clock stepped back: trimming stops at the first record newer than
+// the cutoff (it walks only the old records, not the whole stream), so an old-stamped record
+// written after a newer one waits for a later pass, and nothing newer than the cutoff goes.
+TEST_F(SqliteStoreTest, TrimStopsAtTheFirstRecordNewerThanTheCutoff) {
+    auto one_shard = spec();
+    one_shard.shard_count = 1;
+    ASSERT_TRUE(store().ensure_table(one_shard));
+    const auto start = clock_.now_ms();
+    ASSERT_TRUE(store().put_item(kTable, candidate("old"), PutMode::create_only));
+    clock_.set_ms(start + 10'000);
+    ASSERT_TRUE(store().put_item(kTable, candidate("new"), PutMode::create_only));
+    clock_.set_ms(start + 1'000);  // stepped back
+    ASSERT_TRUE(store().put_item(kTable, candidate("stepped-back"), PutMode::create_only));
+
+    auto trimmed = store().trim_stream(kTable, start + 5'000, {});
+    ASSERT_TRUE(trimmed) << trimmed.error().message;
+    EXPECT_EQ(*trimmed, 1u);
+    auto keys = [&] {
+        std::vector<std::string> out;
+        for (const auto& r : all_records(1)) {
+            out.emplace_back(r.keys.at("id").at("S").as_string());
+        }
+        return out;
+    };
+    EXPECT_EQ(keys(), (std::vector<std::string>{"new", "stepped-back"}));
+    // Once "new" is old too, both go.
+    EXPECT_EQ(store().trim_stream(kTable, start + 20'000, {}).value(), 2u);
+    EXPECT_TRUE(keys().empty());
+}
+
 // Retention never removes a record a consumer has not handled: with per-shard bounds, only
 // records at or below the bound of their shard go, even when old; and big trims are chunked.
 TEST_F(SqliteStoreTest, TrimKeepsRecordsAboveEachShardsBound) {
@@ -1066,11 +1135,29 @@ TEST_F(SqliteStoreTest, CountRecordsAfterGivesTheLag) {
         ASSERT_TRUE(store().put_item(kTable, item, PutMode::create_only));
     }
     std::uint64_t total = 0;
-    for (int shard = 0; shard < 4; ++shard) total += store().count_records_after(kTable, shard, 0).value();
+    for (int shard = 0; shard < 4; ++shard) {
+        total += store().count_records_after(kTable, shard, 0, 100).value();
+    }
     EXPECT_EQ(total, 6u);
     const auto records = all_records();
     const auto& last = records.back();
-    EXPECT_EQ(store().count_records_after(kTable, last.shard, last.sequence).value(), 0u);
+    EXPECT_EQ(store().count_records_after(kTable, last.shard, last.sequence, 100).value(), 0u);
+}
+
+// Protects GET /functions on a large backlog: the count stops at its limit instead of walking
+// millions of index entries.
+TEST_F(SqliteStoreTest, CountRecordsAfterStopsAtItsLimit) {
+    auto one_shard = spec();
+    one_shard.shard_count = 1;
+    ASSERT_TRUE(store().ensure_table(one_shard));
+    for (int i = 0; i < 5; ++i) {
+        Item item;
+        item.set_string("id", "k" + std::to_string(i));
+        ASSERT_TRUE(store().put_item(kTable, item, PutMode::create_only));
+    }
+    EXPECT_EQ(store().count_records_after(kTable, 0, 0, 3).value(), 3u);
+    EXPECT_EQ(store().count_records_after(kTable, 0, 0, 5).value(), 5u);
+    EXPECT_EQ(store().count_records_after(kTable, 0, 0, 9).value(), 5u);
 }
 
 // ---- dead letters -------------------------------------------------------------------------------
@@ -1455,12 +1542,12 @@ TEST_F(SqliteStoreTest, WriteWhileAnotherProcessHoldsTheLockIsUnavailable) {
 // unavailable saying the database is read-only, stores nothing, and write_problem() says so;
 // reads keep working; once writes work again the next one commits and the problem clears.
 TEST_F(SqliteStoreTest, WritesToAReadOnlyFileSystemAreUnavailableAndReadsKeepWorking) {
-    reopen(5000, ReadOnlyFaultVfs::install());
+    reopen(5000, FaultVfs::install());
     ASSERT_TRUE(store().ensure_table(spec()));
     ASSERT_TRUE(store().put_item(kTable, candidate("c-1", "a@example.com"), PutMode::create_only));
     EXPECT_FALSE(store().write_problem());
 
-    ReadOnlyFaultVfs::refuse_writes = true;
+    FaultVfs::refuse_writes = true;
     auto refused = store().put_item(kTable, candidate("c-2", "b@example.com"), PutMode::create_only);
     ASSERT_FALSE(refused);
     EXPECT_EQ(refused.error().code, Errc::unavailable);
@@ -1474,7 +1561,7 @@ TEST_F(SqliteStoreTest, WritesToAReadOnlyFileSystemAreUnavailableAndReadsKeepWor
     EXPECT_EQ(store().list_items(kTable, std::nullopt, 10)->items.size(), 1u);
     EXPECT_EQ(all_records().size(), 1u);
 
-    ReadOnlyFaultVfs::refuse_writes = false;
+    FaultVfs::refuse_writes = false;
     ASSERT_TRUE(store().put_item(kTable, candidate("c-2", "b@example.com"), PutMode::create_only));
     EXPECT_FALSE(store().write_problem());
     EXPECT_EQ(all_records().size(), 2u);
@@ -1486,10 +1573,10 @@ TEST_F(SqliteStoreTest, WritesToAReadOnlyFileSystemAreUnavailableAndReadsKeepWor
 // Protects /healthz from a false all-clear: a transaction that changed nothing (a refused
 // duplicate) commits without writing, so it must not clear the recorded problem.
 TEST_F(SqliteStoreTest, ACommitThatWritesNothingKeepsTheWriteProblem) {
-    reopen(5000, ReadOnlyFaultVfs::install());
+    reopen(5000, FaultVfs::install());
     ASSERT_TRUE(store().ensure_table(spec()));
     ASSERT_TRUE(store().put_item(kTable, candidate("c-1", "a@example.com"), PutMode::create_only));
-    ReadOnlyFaultVfs::refuse_writes = true;
+    FaultVfs::refuse_writes = true;
     ASSERT_FALSE(store().put_item(kTable, candidate("c-2"), PutMode::create_only));
     auto duplicate = store().put_item(kTable, candidate("c-1"), PutMode::create_only);
     ASSERT_FALSE(duplicate);
@@ -1500,18 +1587,68 @@ TEST_F(SqliteStoreTest, ACommitThatWritesNothingKeepsTheWriteProblem) {
 // Protects recovery without traffic: checkpoint() (the background loop) probes with a real
 // write while a problem is recorded, so the problem clears once the disk takes writes again.
 TEST_F(SqliteStoreTest, CheckpointProbesWritesSoTheProblemClearsWithoutOtherWrites) {
-    reopen(5000, ReadOnlyFaultVfs::install());
+    reopen(5000, FaultVfs::install());
     ASSERT_TRUE(store().ensure_table(spec()));
-    ReadOnlyFaultVfs::refuse_writes = true;
+    FaultVfs::refuse_writes = true;
     ASSERT_FALSE(store().put_item(kTable, candidate("c-1"), PutMode::create_only));
     auto probed = store().checkpoint();
     ASSERT_FALSE(probed);
     EXPECT_EQ(probed.error().code, Errc::unavailable);
     EXPECT_TRUE(store().write_problem());
 
-    ReadOnlyFaultVfs::refuse_writes = false;
+    FaultVfs::refuse_writes = false;
     ASSERT_TRUE(store().checkpoint());
     EXPECT_FALSE(store().write_problem());
+}
+
+// Frames in the WAL, read through a connection of its own (its PASSIVE checkpoint copies
+// nothing new: the store's checkpoint already did).
+int wal_frames(const std::string& path) {
+    sqlite3* raw = nullptr;
+    int log = -1;
+    int copied = -1;
+    // A query first: a connection learns the file is in WAL mode when it first reads it.
+    if (sqlite3_open(path.c_str(), &raw) == SQLITE_OK &&
+        sqlite3_exec(raw, "SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr) ==
+            SQLITE_OK) {
+        sqlite3_wal_checkpoint_v2(raw, "main", SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
+    }
+    sqlite3_close(raw);
+    return log;
+}
+
+// Protects ingest while a large WAL is copied back (after a bulk load, seconds): commits go on
+// during the checkpoint, and the WAL still starts over afterwards (the tail written meanwhile
+// is copied too), so it does not grow without end under steady writes.
+TEST_F(SqliteStoreTest, CheckpointRunsBesideWritesAndTheWalStartsOver) {
+    reopen(5000, FaultVfs::install());
+    ASSERT_TRUE(store().ensure_table(spec()));
+    for (int i = 0; i < 100; ++i) {  // a hundred commits, none checkpointed yet
+        ASSERT_TRUE(store().put_item(kTable, candidate(fmt::format("c-{}", i),
+                                                       fmt::format("c{}@example.com", i)),
+                                     PutMode::create_only));
+    }
+    FaultVfs::hold_db_writes();
+    auto checkpointed = std::async(std::launch::async, [&] { return store().checkpoint(); });
+    ASSERT_TRUE(FaultVfs::wait_until_held(std::chrono::seconds(10)));
+    auto put = std::async(std::launch::async, [&] {
+        return store().put_item(kTable, candidate("during", "during@example.com"),
+                                PutMode::create_only);
+    });
+    const bool committed_during = put.wait_for(std::chrono::seconds(10)) ==
+                                  std::future_status::ready;
+    FaultVfs::release_db_writes();
+    EXPECT_TRUE(committed_during) << "a commit waited for the checkpoint's copy";
+    EXPECT_TRUE(put.get());
+    ASSERT_TRUE(checkpointed.get());
+    ASSERT_TRUE(store().put_item(kTable, candidate("after", "after@example.com"),
+                                 PutMode::create_only));
+    // Started over: the WAL holds the last commit's frames (about ten), not the hundreds of
+    // all commits since the first.
+    const int frames = wal_frames(db_path());
+    EXPECT_GT(frames, 0);
+    EXPECT_LT(frames, 40);
+    EXPECT_EQ(store().get_item(kTable, "during").value().has_value(), true);
 }
 
 // Protects the start-up error: a database that cannot be created names its path.

@@ -15,7 +15,7 @@ export function renderFunctions(main) {
       'Dead letters', 'Last error'], out.functions.map((f) => h('tr', {},
       h('td', {}, h('a', {href: `#/functions/${encodeURIComponent(f.function)}`}, f.function)),
       h('td', {}, badge(f.state)), h('td', {}, f.lastProcessingResult || '\u2014'),
-      h('td', {class: 'num'}, formatAge(f.iteratorAgeMs)), h('td', {class: 'num'}, f.recordsBehind),
+      h('td', {class: 'num'}, formatAge(f.iteratorAgeMs)), h('td', {class: 'num'}, behind(f)),
       h('td', {class: 'num'}, f.invocations), h('td', {class: 'num'}, f.errors),
       h('td', {class: 'num'}, f.pendingDeadLetters),
       h('td', {}, f.lastError ? [formatTime(f.lastErrorAt), ': ', h('code', {}, f.lastError)] : '\u2014')))));
@@ -25,6 +25,11 @@ export function renderFunctions(main) {
     controller.abort();
     clearInterval(timer);
   };
+}
+
+// recordsBehind is counted up to a limit; past it the API says so.
+function behind(f) {
+  return f.recordsBehindCapped ? `more than ${f.recordsBehind.toLocaleString('en')}` : String(f.recordsBehind);
 }
 
 function logTail(name, signal) {
@@ -118,7 +123,7 @@ export function renderFunction(main, name) {
     });
     const rows = [
       ['State', badge(f.state)], ['Handler', h('code', {}, f.handler)], ['Last result', f.lastProcessingResult || '\u2014'],
-      ['Iterator age', formatAge(f.iteratorAgeMs)], ['Records behind', f.recordsBehind],
+      ['Iterator age', formatAge(f.iteratorAgeMs)], ['Records behind', behind(f)],
       ['Invocations', f.invocations], ['Errors', f.errors], ['Records processed', f.recordsProcessed],
       ['Dead letters pending', f.pendingDeadLetters],
       ['Last error', f.lastError ? [formatTime(f.lastErrorAt), ': ', h('code', {}, f.lastError)] : '\u2014'],
