@@ -26,13 +26,14 @@ triggers::FunctionSpec function_spec(const config::FunctionConfig& fn) {
 
 std::unique_ptr<triggers::Function> make_function(const config::FunctionConfig& fn,
                                                   const config::Config& config,
-                                                  store::Store& store, const Clock& clock) {
+                                                  store::Store& store, const Clock& clock,
+                                                  store::DeliveryHandoff* handoff) {
     auto spec = function_spec(fn);
     // The config has checked the handler is one of the three kinds.
     if (fn.handler == "builtin:assignment") {
         return std::make_unique<triggers::AssignmentFunction>(
             spec, store, clock, triggers::AssignmentRules(config.rules, config.default_assignment),
-            domain_of(config.mail.from_address));
+            domain_of(config.mail.from_address), handoff);
     }
     if (fn.handler.starts_with("exec:")) return std::make_unique<triggers::ProcessFunction>(spec);
     return std::make_unique<triggers::WebhookFunction>(spec, clock);

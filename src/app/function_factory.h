@@ -6,6 +6,7 @@
 
 #include "common/clock.h"
 #include "config/config.h"
+#include "store/delivery_handoff.h"
 #include "store/store.h"
 #include "triggers/function.h"
 
@@ -13,9 +14,11 @@ namespace hirestream::app {
 
 triggers::FunctionSpec function_spec(const config::FunctionConfig& fn);
 
-// `store` and `clock` must outlive the function.
+// `store`, `clock` and `handoff` (the delivery engine's idle senders, for builtin:assignment;
+// may be null) must outlive the function.
 std::unique_ptr<triggers::Function> make_function(const config::FunctionConfig& fn,
                                                   const config::Config& config,
-                                                  store::Store& store, const Clock& clock);
+                                                  store::Store& store, const Clock& clock,
+                                                  store::DeliveryHandoff* handoff = nullptr);
 
 }  // namespace hirestream::app

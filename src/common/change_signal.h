@@ -22,6 +22,16 @@ public:
         cv_.notify_all();
     }
 
+    // Bumps the version and wakes one waiter: for work one waiter can take (the others see the
+    // new version when they next wake, and find nothing).
+    void notify_one() {
+        {
+            std::lock_guard lock(mutex_);
+            ++version_;
+        }
+        cv_.notify_one();
+    }
+
     std::uint64_t version() const {
         std::lock_guard lock(mutex_);
         return version_;

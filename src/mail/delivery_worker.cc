@@ -78,6 +78,41 @@ void DeliveryWorker::stop() {
     threads_.clear();
 }
 
+int DeliveryWorker::reserve(int wanted) {
+    if (wanted <= 0 || options_.rate_limits.per_second > 0 || options_.rate_limits.per_day > 0 ||
+        stopping_.stop_requested()) {
+        return 0;
+    }
+    std::lock_guard lock(handoff_mutex_);
+    const int free = idle_ - reserved_ - static_cast<int>(handed_.size());
+    const int granted = std::clamp(wanted, 0, std::max(free, 0));
+    reserved_ += granted;
+    return granted;
+}
+
+void DeliveryWorker::give(store::Delivery delivery) {
+    {
+        std::lock_guard lock(handoff_mutex_);
+        reserved_ = std::max(reserved_ - 1, 0);
+        handed_.push_back(std::move(delivery));
+    }
+    // One sender is enough for one delivery; any sender looks at handed_ before the store.
+    store_.delivery_signal().notify_one();
+}
+
+void DeliveryWorker::cancel(int count) {
+    std::lock_guard lock(handoff_mutex_);
+    reserved_ = std::max(reserved_ - count, 0);
+}
+
+std::optional<store::Delivery> DeliveryWorker::take_handed() {
+    std::lock_guard lock(handoff_mutex_);
+    if (handed_.empty()) return std::nullopt;
+    auto d = std::move(handed_.front());
+    handed_.pop_front();
+    return d;
+}
+
 std::chrono::milliseconds DeliveryWorker::backoff(int attempts) const {
     const auto shift = std::clamp(attempts - 1, 0, 30);
     const auto ms = std::min<std::int64_t>(options_.max_backoff.count(),
@@ -94,7 +129,13 @@ Result<int> DeliveryWorker::send_due(int limit, std::stop_token stop) {
     while (handled < limit && !stop.stop_requested()) {
         warn_about_quota();
         if (limiter_.try_acquire() > 0) break;
-        auto claimed = store_.claim_due_deliveries(clock_.now_ms(), 1);
+        // One handed over (claimed in the commit that added it) first, else one from the store.
+        Result<std::vector<store::Delivery>> claimed = std::vector<store::Delivery>{};
+        if (auto given = take_handed()) {
+            claimed->push_back(std::move(*given));
+        } else {
+            claimed = store_.claim_due_deliveries(clock_.now_ms(), 1);
+        }
         if (!settle(pending)) {
             // Stopped with the last outcome unrecorded: send nothing more. A delivery just
             // claimed stays SENDING, never sent, and the next start makes it due again.
@@ -331,7 +372,17 @@ void DeliveryWorker::run(std::stop_token stop) {
             const auto until = std::chrono::milliseconds(**due - clock_.now_ms());
             wait = std::clamp(until, std::chrono::milliseconds(1), options_.idle_wait);
         }
+        // Counted idle while waiting: reserve() promises this thread to a function's commit,
+        // whose give() bumps the signal (a give() since `seen` ends the wait at once).
+        {
+            std::lock_guard lock(handoff_mutex_);
+            ++idle_;
+        }
         signal.wait_past(seen, wait, stop);
+        {
+            std::lock_guard lock(handoff_mutex_);
+            --idle_;
+        }
     }
 }
 

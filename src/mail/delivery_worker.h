@@ -10,6 +10,10 @@
 //   suppressed address -> SUPPRESSED, nothing sent
 // Sending limits (SendRateLimiter) are applied before a delivery is claimed: throttled
 // deliveries wait as PENDING.
+// It is also the DeliveryHandoff of new deliveries: a sender waiting for work is reserved by
+// the function that adds them, and takes its delivery, claimed in that function's commit, from
+// memory instead of claiming it from the store (one durable commit fewer per email). Not with
+// sending limits set: then every delivery waits for the limiter as PENDING.
 // A delivery left SENDING by a crash is made due again at start(): the only window where a
 // message can go out twice (accepted by the server, not yet recorded), and its Message-ID is
 // the same both times so the receiver can drop the duplicate.
@@ -19,7 +23,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <deque>
 #include <future>
+#include <mutex>
 #include <map>
 #include <memory>
 #include <optional>
@@ -34,6 +40,7 @@
 #include "mail/assignment_message.h"
 #include "mail/send_rate_limiter.h"
 #include "mail/transport.h"
+#include "store/delivery_handoff.h"
 #include "store/store.h"
 
 namespace hirestream::mail {
@@ -65,11 +72,11 @@ struct DeliveryWorkerOptions {
 // content refusal: such an address goes on the suppression list.
 bool is_bad_mailbox_reply(std::string_view reply);
 
-class DeliveryWorker {
+class DeliveryWorker final : public store::DeliveryHandoff {
 public:
     DeliveryWorker(store::Store& store, Transport& transport, const Clock& clock,
                    DeliveryWorkerOptions options);
-    ~DeliveryWorker();
+    ~DeliveryWorker() override;
 
     // Requeues deliveries interrupted by a crash, then starts the threads.
     Result<void> start();
@@ -82,6 +89,12 @@ public:
 
     // The retry delay after `attempts` failed attempts, before jitter.
     std::chrono::milliseconds backoff(int attempts) const;
+
+    // DeliveryHandoff. Reserves senders that are waiting for work, less those already promised
+    // one; none after stop() or with sending limits.
+    int reserve(int wanted) override;
+    void give(store::Delivery delivery) override;
+    void cancel(int count) override;
 
 private:
     // An attempt's outcome on its way to the store (finish_delivery_async).
@@ -107,6 +120,7 @@ private:
     void log_unrecorded(const store::Delivery& delivery, const store::AttemptOutcome& outcome,
                         int attempt, const Error& error);
     void count(store::DeliveryState state);
+    std::optional<store::Delivery> take_handed();
     void warn_about_quota();
     void run(std::stop_token stop);
 
@@ -122,6 +136,11 @@ private:
     std::atomic<bool> quota_warned_{false};
     std::stop_source stopping_;  // ends the wait of an outcome that cannot be recorded yet
     std::vector<std::jthread> threads_;
+
+    std::mutex handoff_mutex_;
+    int idle_ = 0;                         // senders waiting for work; by handoff_mutex_
+    int reserved_ = 0;                     // promised, not yet given or cancelled; ditto
+    std::deque<store::Delivery> handed_;  // given, SENDING, not yet taken; ditto
 };
 
 }  // namespace hirestream::mail

@@ -5,6 +5,7 @@
 #include <deque>
 #include <filesystem>
 #include <mutex>
+#include <thread>
 
 #include "common/ids.h"
 #include "store/sqlite/sqlite_store.h"
@@ -72,15 +73,44 @@ class DeliveryWorkerTest : public ::testing::Test {
         store_.reset();
         fs::remove_all(dir_);
     }
-    void add(const std::string& id, const std::string& email) {
+    static store::Delivery delivery(const std::string& id, const std::string& email,
+                                    std::int64_t now_ms) {
         store::Delivery d;
         d.candidate_id = id;
         d.recipient = email;
         d.recipient_name = "José Müller";
         d.assignment = "assignment1";
         d.message_id = id + "@example.com";
-        d.created_ms = d.updated_ms = d.next_attempt_ms = clock_.now_ms();
-        ASSERT_TRUE(store_->add_delivery(d).value());
+        d.created_ms = d.updated_ms = d.next_attempt_ms = now_ms;
+        return d;
+    }
+    void add(const std::string& id, const std::string& email) {
+        ASSERT_TRUE(store_->add_delivery(delivery(id, email, clock_.now_ms())).value());
+    }
+    // A delivery as the assignment function adds one for a reserved sender: SENDING, attempt 1.
+    store::Delivery add_claimed(const std::string& id, const std::string& email) {
+        auto d = delivery(id, email, clock_.now_ms());
+        d.state = store::DeliveryState::sending;
+        d.attempts = 1;
+        auto added = store_->add_deliveries({d});
+        EXPECT_TRUE(added && added->front()) << (added ? "" : added.error().message);
+        return added && added->front() ? *added->front() : d;
+    }
+    // Reserves `wanted` senders once that many wait for work (they start idle).
+    int reserve_when_idle(DeliveryWorker& worker, int wanted) {
+        for (int i = 0; i < 2000; ++i) {
+            if (int got = worker.reserve(wanted); got == wanted) return got;
+            else if (got > 0) worker.cancel(got);
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+        return 0;
+    }
+    bool wait_for_state(const std::string& id, store::DeliveryState state) {
+        for (int i = 0; i < 5000; ++i) {
+            if (get(id).state == state) return true;
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+        return false;
     }
     store::Delivery get(const std::string& id) {
         return store_->get_delivery(id, "assignment").value().value();
@@ -343,6 +373,67 @@ TEST_F(DeliveryWorkerTest, PerSecondLimitPacesSends) {
     clock_.advance(std::chrono::milliseconds(501));
     EXPECT_EQ(worker.send_due(10).value(), 1);
     EXPECT_EQ(transport_.sent.size(), 3u);
+}
+
+// Protects the hand-off: a delivery added claimed and given to a reserved sender is sent by it
+// from memory (no sender claims it: it is SENDING) and recorded SENT after that one attempt.
+// Only senders that wait for work are reserved, and an unused reservation is returned.
+TEST_F(DeliveryWorkerTest, AGivenDeliveryIsSentByAReservedSender) {
+    options_.threads = 2;
+    DeliveryWorker worker(*store_, transport_, clock_, options_);
+    ASSERT_TRUE(worker.start());
+    ASSERT_EQ(reserve_when_idle(worker, 2), 2);
+    EXPECT_EQ(worker.reserve(1), 0);  // both promised already
+    worker.cancel(1);
+    worker.give(add_claimed("c1", "ada@example.com"));
+    ASSERT_TRUE(wait_for_state("c1", store::DeliveryState::sent));
+    worker.stop();
+    EXPECT_EQ(get("c1").attempts, 1);
+    std::lock_guard lock(transport_.mutex_);
+    ASSERT_EQ(transport_.sent.size(), 1u);
+    EXPECT_EQ(transport_.sent[0].envelope.recipients, std::vector<std::string>{"ada@example.com"});
+}
+
+// With sending limits every delivery waits for the limiter as PENDING: nothing is reserved.
+// After stop() nothing is either.
+TEST_F(DeliveryWorkerTest, NoSenderIsReservedWithSendingLimitsOrAfterStop) {
+    options_.threads = 2;
+    {
+        auto limited = options_;
+        limited.rate_limits.per_second = 5;
+        DeliveryWorker worker(*store_, transport_, clock_, limited);
+        ASSERT_TRUE(worker.start());
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        EXPECT_EQ(worker.reserve(1), 0);
+    }
+    DeliveryWorker worker(*store_, transport_, clock_, options_);
+    ASSERT_TRUE(worker.start());
+    ASSERT_EQ(reserve_when_idle(worker, 1), 1);
+    worker.cancel(1);
+    worker.stop();
+    EXPECT_EQ(worker.reserve(1), 0);
+}
+
+// Protects a stop between the commit and the send: a delivery given but not sent stays SENDING,
+// never sent, and the next start makes it due and sends it.
+TEST_F(DeliveryWorkerTest, AGivenDeliveryNotSentBeforeStopIsSentAfterTheRestart) {
+    options_.threads = 1;
+    {
+        DeliveryWorker worker(*store_, transport_, clock_, options_);
+        ASSERT_TRUE(worker.start());
+        ASSERT_EQ(reserve_when_idle(worker, 1), 1);
+        worker.stop();
+        worker.give(add_claimed("c1", "ada@example.com"));
+    }
+    EXPECT_EQ(get("c1").state, store::DeliveryState::sending);
+    {
+        std::lock_guard lock(transport_.mutex_);
+        EXPECT_TRUE(transport_.sent.empty());
+    }
+    DeliveryWorker worker(*store_, transport_, clock_, options_);
+    ASSERT_TRUE(worker.start());
+    EXPECT_EQ(worker.send_due(10).value(), 1);
+    EXPECT_EQ(get("c1").state, store::DeliveryState::sent);
 }
 
 }  // namespace

@@ -159,10 +159,21 @@ public:
                                                   const std::string& table, int shard) = 0;
     virtual Result<void> save_checkpoint(const std::string& consumer, const std::string& table,
                                          int shard, std::uint64_t sequence) = 0;
+    // save_checkpoint without waiting: `complete` gets its result on the committer thread once
+    // it committed (so it must be quick), in the commit of writes queued with it.
+    virtual void save_checkpoint_async(const std::string& consumer, const std::string& table,
+                                       int shard, std::uint64_t sequence,
+                                       std::function<void(Result<void>)> complete) = 0;
 
     // ---- deliveries ----
     // Adds the delivery unless one exists for (candidate_id, kind). Returns true when added.
     virtual Result<bool> add_delivery(const Delivery& delivery) = 0;
+    // add_delivery for many, in one transaction (one commit for a function's whole batch).
+    // Per delivery, in order: the row as stored (with its id) when added, nullopt when one
+    // existed. A delivery may be added already SENDING (attempts 1): claimed by its adder, who
+    // hands it to a sender at once (DeliveryHandoff) instead of a sender claiming it later.
+    virtual Result<std::vector<std::optional<Delivery>>> add_deliveries(
+        const std::vector<Delivery>& deliveries) = 0;
     virtual Result<std::optional<Delivery>> get_delivery(const std::string& candidate_id,
                                                          const std::string& kind) = 0;
     virtual Result<std::optional<Delivery>> get_delivery_by_id(std::int64_t id) = 0;

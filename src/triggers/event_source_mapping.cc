@@ -37,6 +37,7 @@ EventSourceMapping::EventSourceMapping(store::Store& store, const Clock& clock,
     status_.function = function_.name();
     status_.table = stream_.table;
     status_.enabled = options_.event.enabled;
+    positions_.resize(static_cast<std::size_t>(std::max(shard_count_, 0)));
     if (services_.metrics) {
         const auto labels =
             fmt::format("function=\"{}\"", MetricsRegistry::label_value(function_.name()));
@@ -85,9 +86,37 @@ void EventSourceMapping::start_threads() {
 }
 
 void EventSourceMapping::stop_threads() {
-    std::lock_guard lock(threads_mutex_);
-    for (auto& t : threads_) t.request_stop();
-    threads_.clear();  // jthread joins
+    {
+        std::lock_guard lock(threads_mutex_);
+        for (auto& t : threads_) t.request_stop();
+        threads_.clear();  // jthread joins
+    }
+    wait_for_saves();  // stopped means its checkpoints are durable
+}
+
+void EventSourceMapping::advance(int shard, std::uint64_t sequence) {
+    {
+        std::lock_guard lock(positions_mutex_);
+        positions_[static_cast<std::size_t>(shard)] = sequence;
+        ++saves_in_flight_;
+    }
+    store_.save_checkpoint_async(
+        consumer(), stream_.table, shard, sequence, [this, shard, sequence](Result<void> saved) {
+            if (!saved) {
+                spdlog::error("cannot save checkpoint function={} shard={} sequence={} "
+                              "error=\"{}\"; the records after the saved one run again",
+                              function_.name(), shard, sequence, saved.error().message);
+            }
+            std::lock_guard lock(positions_mutex_);
+            if (!saved) positions_[static_cast<std::size_t>(shard)].reset();
+            --saves_in_flight_;
+            saves_done_.notify_all();
+        });
+}
+
+void EventSourceMapping::wait_for_saves() {
+    std::unique_lock lock(positions_mutex_);
+    saves_done_.wait(lock, [&] { return saves_in_flight_ == 0; });
 }
 
 void EventSourceMapping::set_enabled(bool enabled) {
@@ -113,9 +142,17 @@ Result<EventSourceMapping::Backlog> EventSourceMapping::records_behind() {
     // One more than the limit is counted, to tell "exactly the limit" from "more".
     std::uint64_t behind = 0;
     for (int shard = 0; shard < shard_count_ && behind <= kRecordsBehindLimit; ++shard) {
-        auto checkpoint = store_.load_checkpoint(consumer(), stream_.table, shard);
-        if (!checkpoint) return fail(checkpoint.error());
-        auto n = store_.count_records_after(stream_.table, shard, checkpoint->value_or(0),
+        std::optional<std::uint64_t> handled;
+        {
+            std::lock_guard lock(positions_mutex_);
+            handled = positions_[static_cast<std::size_t>(shard)];
+        }
+        if (!handled) {
+            auto checkpoint = store_.load_checkpoint(consumer(), stream_.table, shard);
+            if (!checkpoint) return fail(checkpoint.error());
+            handled = checkpoint->value_or(0);
+        }
+        auto n = store_.count_records_after(stream_.table, shard, *handled,
                                             kRecordsBehindLimit + 1 - behind);
         if (!n) return fail(n.error());
         behind += *n;
@@ -136,6 +173,19 @@ Result<std::size_t> EventSourceMapping::poll_once() {
 }
 
 Result<std::uint64_t> EventSourceMapping::position(int shard) {
+    {
+        std::lock_guard lock(positions_mutex_);
+        if (auto known = positions_[static_cast<std::size_t>(shard)]) return *known;
+    }
+    auto loaded = load_position(shard);
+    if (!loaded) return loaded;
+    std::lock_guard lock(positions_mutex_);
+    auto& known = positions_[static_cast<std::size_t>(shard)];
+    if (!known) known = *loaded;
+    return *known;
+}
+
+Result<std::uint64_t> EventSourceMapping::load_position(int shard) {
     auto checkpoint = store_.load_checkpoint(consumer(), stream_.table, shard);
     if (!checkpoint) return fail(checkpoint.error());
     if (*checkpoint) return **checkpoint;
@@ -184,10 +234,7 @@ Result<std::size_t> EventSourceMapping::process_shard(int shard, std::stop_token
     }
     if (matched.empty()) {
         if (scanned_to == *after) return std::size_t{0};
-        if (auto saved = store_.save_checkpoint(consumer(), stream_.table, shard, scanned_to);
-            !saved) {
-            return fail(saved.error());
-        }
+        advance(shard, scanned_to);
         return static_cast<std::size_t>(filtered);
     }
 
@@ -225,9 +272,7 @@ Result<std::size_t> EventSourceMapping::process_shard(int shard, std::stop_token
             if (!r) return fail(r.error());
         }
     }
-    if (auto saved = store_.save_checkpoint(consumer(), stream_.table, shard, scanned_to); !saved) {
-        return fail(saved.error());
-    }
+    advance(shard, scanned_to);
     const auto age = std::max<std::int64_t>(0, clock_.now_ms() - last_created_ms);
     if (iterator_age_) iterator_age_->set(static_cast<double>(age));
     std::lock_guard lock(status_mutex_);

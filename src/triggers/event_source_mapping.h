@@ -25,6 +25,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <mutex>
 #include <optional>
@@ -117,6 +118,7 @@ private:
     enum class Outcome { success, partial, failure };
 
     Result<std::uint64_t> position(int shard);
+    Result<std::uint64_t> load_position(int shard);  // from the store's checkpoint
     Result<std::size_t> process_shard(int shard, std::stop_token stop,
                                       std::optional<std::int64_t>& wait_ms);
     Result<void> run_lane(std::vector<store::ChangeRecord> records, int shard,
@@ -132,6 +134,9 @@ private:
     void run(int shard, std::stop_token stop);
     void start_threads();
     void stop_threads();
+    // Moves the shard's position past `sequence` and saves it without waiting.
+    void advance(int shard, std::uint64_t sequence);
+    void wait_for_saves();
 
     store::Store& store_;
     const Clock& clock_;
@@ -154,6 +159,15 @@ private:
 
     std::mutex threads_mutex_;
     std::vector<std::jthread> threads_;  // guarded by threads_mutex_
+
+    // Each shard's position, the last sequence handled: kept here and saved as the checkpoint
+    // without waiting (save_checkpoint_async), so the next batch starts at once and its writes
+    // share the save's commit. nullopt: read the checkpoint from the store (at first, and after
+    // a save failed: what the durable one does not cover then runs again, at least once).
+    std::mutex positions_mutex_;
+    std::condition_variable saves_done_;
+    std::vector<std::optional<std::uint64_t>> positions_;  // guarded by positions_mutex_
+    int saves_in_flight_ = 0;                              // guarded by positions_mutex_
 };
 
 }  // namespace hirestream::triggers

@@ -254,6 +254,75 @@ TEST_F(MappingTest, AssignmentFunctionRecordsOneDeliveryPerCandidate) {
     EXPECT_EQ(store_->claim_due_deliveries(clock_.now_ms(), 10).value().size(), 2u);
 }
 
+// Stands in for the delivery engine's idle senders: grants up to `free` reservations and keeps
+// what it is given (the engine's own side is tested in mail/delivery_worker_test).
+class RecordingHandoff final : public store::DeliveryHandoff {
+public:
+    explicit RecordingHandoff(int free) : free_(free) {}
+    int reserve(int wanted) override {
+        const int granted = std::min(wanted, free_);
+        free_ -= granted;
+        reserved += granted;
+        return granted;
+    }
+    void give(store::Delivery d) override {
+        --reserved;
+        given.push_back(std::move(d));
+    }
+    void cancel(int count) override { reserved -= count; }
+
+    int free_;
+    int reserved = 0;  // outstanding: 0 once the function is done
+    std::vector<store::Delivery> given;
+};
+
+// Protects the hand-off's contract: as many new deliveries as there are idle senders are added
+// claimed (SENDING, attempt 1) in the batch's one commit and given, with their ids; the rest are
+// PENDING for the senders to claim; a candidate that already has its delivery gives nothing
+// back and its reservation is returned.
+TEST_F(MappingTest, AssignmentFunctionHandsNewDeliveriesToIdleSenders) {
+    AssignmentRules rules({}, "assignment3");
+    RecordingHandoff handoff(2);
+    AssignmentFunction fn(test_spec("sendAssignment", "builtin:assignment"), *store_, clock_,
+                          rules, "example.com", &handoff);
+    const auto first = put("first@example.com", "2");
+    std::vector<store::ChangeRecord> all;
+    auto read_all = [&] {
+        all.clear();
+        for (int shard = 0; shard < spec_.shard_count; ++shard) {
+            auto recs = store_->read_shard(spec_.name, shard, 0, 100).value();
+            all.insert(all.end(), recs.begin(), recs.end());
+        }
+        std::sort(all.begin(), all.end(),
+                  [](const auto& a, const auto& b) { return a.sequence < b.sequence; });
+    };
+    read_all();
+    ASSERT_TRUE(fn.invoke(Batch{&identity_, 0, all}, {}).ok);  // first: given
+    ASSERT_EQ(handoff.given.size(), 1u);
+    handoff.free_ = 2;
+    const auto second = put("second@example.com", "3");
+    const auto third = put("third@example.com", "4");
+    read_all();  // first (a replay), second, third: two reservations for three sendable
+    ASSERT_TRUE(fn.invoke(Batch{&identity_, 0, all}, {}).ok);
+    EXPECT_EQ(handoff.reserved, 0);
+    ASSERT_EQ(handoff.given.size(), 2u);
+    EXPECT_EQ(handoff.given[0].candidate_id, first);
+    EXPECT_EQ(handoff.given[1].candidate_id, second);
+    for (const auto& g : handoff.given) {
+        auto stored = store_->get_delivery(g.candidate_id, "assignment").value();
+        ASSERT_TRUE(stored);
+        EXPECT_EQ(stored->state, store::DeliveryState::sending);
+        EXPECT_EQ(stored->attempts, 1);
+        EXPECT_EQ(g.id, stored->id);
+        EXPECT_EQ(g.message_id, stored->message_id);
+    }
+    EXPECT_EQ(store_->get_delivery(third, "assignment").value()->state,
+              store::DeliveryState::pending);
+    auto claimable = store_->claim_due_deliveries(clock_.now_ms(), 10).value();
+    ASSERT_EQ(claimable.size(), 1u);
+    EXPECT_EQ(claimable[0].candidate_id, third);
+}
+
 }  // namespace
 }  // namespace hirestream::triggers
 

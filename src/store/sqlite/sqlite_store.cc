@@ -1911,61 +1911,101 @@ Result<std::optional<std::uint64_t>> SqliteStore::load_checkpoint(const std::str
     return std::optional<std::uint64_t>(static_cast<std::uint64_t>(stmt->int64(0)));
 }
 
-Result<void> SqliteStore::save_checkpoint(const std::string& consumer, const std::string& table,
-                                          int shard, std::uint64_t sequence) {
+namespace {
+
+Result<void> check_checkpoint(const std::string& consumer, std::uint64_t sequence) {
     if (consumer.empty()) {
         return fail(Errc::invalid_argument, "consumer name is empty", "consumer");
     }
     if (sequence > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
         return fail(Errc::invalid_argument, "sequence is out of range", "sequence");
     }
-    return impl_->write([&](Connection& conn) -> Result<void> {
-        auto stmt = conn.prepare(
-            "INSERT INTO checkpoints (consumer, table_name, shard, sequence) "
-            "VALUES (?1, ?2, ?3, ?4) "
-            "ON CONFLICT (consumer, table_name, shard) DO UPDATE SET sequence = excluded.sequence");
-        if (!stmt) return fail(std::move(stmt.error()));
-        STORE_TRY(stmt->bind(consumer, table, shard, static_cast<std::int64_t>(sequence)));
-        return stmt->run();
+    return {};
+}
+
+Result<void> save_checkpoint_in(Connection& conn, const std::string& consumer,
+                                const std::string& table, int shard, std::uint64_t sequence) {
+    auto stmt = conn.prepare(
+        "INSERT INTO checkpoints (consumer, table_name, shard, sequence) "
+        "VALUES (?1, ?2, ?3, ?4) "
+        "ON CONFLICT (consumer, table_name, shard) DO UPDATE SET sequence = excluded.sequence");
+    if (!stmt) return fail(std::move(stmt.error()));
+    STORE_TRY(stmt->bind(consumer, table, shard, static_cast<std::int64_t>(sequence)));
+    return stmt->run();
+}
+
+}  // namespace
+
+Result<void> SqliteStore::save_checkpoint(const std::string& consumer, const std::string& table,
+                                          int shard, std::uint64_t sequence) {
+    STORE_TRY(check_checkpoint(consumer, sequence));
+    return impl_->write([&](Connection& conn) {
+        return save_checkpoint_in(conn, consumer, table, shard, sequence);
     });
+}
+
+void SqliteStore::save_checkpoint_async(const std::string& consumer, const std::string& table,
+                                        int shard, std::uint64_t sequence,
+                                        std::function<void(Result<void>)> complete) {
+    if (auto valid = check_checkpoint(consumer, sequence); !valid) return complete(valid);
+    impl_->write_async<Result<void>>(
+        [consumer, table, shard, sequence](Connection& conn) {
+            return save_checkpoint_in(conn, consumer, table, shard, sequence);
+        },
+        std::move(complete));
 }
 
 // ---- deliveries ---------------------------------------------------------------------------------
 
 Result<bool> SqliteStore::add_delivery(const Delivery& delivery) {
-    if (delivery.candidate_id.empty()) {
-        return fail(Errc::invalid_argument, "candidate_id is empty", "candidate_id");
+    auto added = add_deliveries({delivery});
+    if (!added) return fail(std::move(added.error()));
+    return added->front().has_value();
+}
+
+Result<std::vector<std::optional<Delivery>>> SqliteStore::add_deliveries(
+    const std::vector<Delivery>& deliveries) {
+    for (const auto& d : deliveries) {
+        if (d.candidate_id.empty()) {
+            return fail(Errc::invalid_argument, "candidate_id is empty", "candidate_id");
+        }
+        if (d.kind.empty()) return fail(Errc::invalid_argument, "kind is empty", "kind");
     }
-    if (delivery.kind.empty()) return fail(Errc::invalid_argument, "kind is empty", "kind");
     const std::int64_t now_ms = impl_->clock.now_ms();
-    auto inserted = impl_->write([&](Connection& conn) -> Result<bool> {
+    const std::string insert_sql = fmt::format(
+        "INSERT INTO deliveries (candidate_id, kind, recipient, recipient_name, assignment, "
+        "message_id, state, attempts, last_reply, created_ms, updated_ms, next_attempt_ms, "
+        "sent_ms, queued_ms, last_code) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
+        "?12, ?13, ?14, ?15) ON CONFLICT (candidate_id, kind) DO NOTHING RETURNING {}",
+        kDeliveryColumns);
+    auto added = impl_->write([&](Connection& conn) -> Result<std::vector<std::optional<Delivery>>> {
         // ON CONFLICT DO NOTHING rather than INSERT OR IGNORE: only the (candidate, kind) clash
         // is expected; OR IGNORE would also hide NOT NULL violations.
-        auto stmt = conn.prepare(fmt::format(
-            "INSERT INTO deliveries (candidate_id, kind, recipient, recipient_name, assignment, "
-            "message_id, state, attempts, last_reply, created_ms, updated_ms, next_attempt_ms, "
-            "sent_ms, queued_ms, last_code) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
-            "?11, ?12, ?13, ?14, ?15) ON CONFLICT (candidate_id, kind) DO NOTHING"));
-        if (!stmt) return fail(std::move(stmt.error()));
-        STORE_TRY(stmt->bind(delivery.candidate_id, delivery.kind, delivery.recipient,
-                             delivery.recipient_name, delivery.assignment, delivery.message_id,
-                             delivery_state_text(delivery.state), delivery.attempts,
-                             delivery.last_reply,
-                             delivery.created_ms != 0 ? delivery.created_ms : now_ms,
-                             delivery.updated_ms != 0 ? delivery.updated_ms : now_ms,
-                             delivery.next_attempt_ms, delivery.sent_ms,
-                             delivery.queued_ms != 0    ? delivery.queued_ms
-                             : delivery.created_ms != 0 ? delivery.created_ms
-                                                        : now_ms,
-                             delivery.last_code));
-        STORE_TRY(stmt->run());
-        return sqlite3_changes64(conn.db()) == 1;
+        std::vector<std::optional<Delivery>> out;
+        out.reserve(deliveries.size());
+        for (const auto& d : deliveries) {
+            auto stmt = conn.prepare(insert_sql);
+            if (!stmt) return fail(std::move(stmt.error()));
+            const auto created = d.created_ms != 0 ? d.created_ms : now_ms;
+            STORE_TRY(stmt->bind(d.candidate_id, d.kind, d.recipient, d.recipient_name,
+                                 d.assignment, d.message_id, delivery_state_text(d.state),
+                                 d.attempts, d.last_reply, created,
+                                 d.updated_ms != 0 ? d.updated_ms : now_ms, d.next_attempt_ms,
+                                 d.sent_ms, d.queued_ms != 0 ? d.queued_ms : created,
+                                 d.last_code));
+            auto rows = read_deliveries(*stmt);
+            if (!rows) return fail(std::move(rows.error()));
+            out.push_back(rows->empty() ? std::nullopt
+                                        : std::optional<Delivery>(std::move(rows->front())));
+        }
+        return out;
     });
-    if (inserted && *inserted &&
-        (delivery.state == DeliveryState::pending || delivery.state == DeliveryState::retry)) {
-        impl_->delivery_signal.notify();
-    }
-    return inserted;
+    if (!added) return added;
+    const bool due = std::any_of(added->begin(), added->end(), [](const auto& d) {
+        return d && (d->state == DeliveryState::pending || d->state == DeliveryState::retry);
+    });
+    if (due) impl_->delivery_signal.notify();
+    return added;
 }
 
 Result<std::optional<Delivery>> SqliteStore::get_delivery(const std::string& candidate_id,

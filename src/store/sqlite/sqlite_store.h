@@ -70,7 +70,12 @@ public:
                                           int shard) override;
     Result<void> save_checkpoint(const std::string& consumer, const std::string& table, int shard,
                                  std::uint64_t sequence) override;
+    void save_checkpoint_async(const std::string& consumer, const std::string& table, int shard,
+                               std::uint64_t sequence,
+                               std::function<void(Result<void>)> complete) override;
     Result<bool> add_delivery(const Delivery& delivery) override;
+    Result<std::vector<std::optional<Delivery>>> add_deliveries(
+        const std::vector<Delivery>& deliveries) override;
     Result<std::optional<Delivery>> get_delivery(const std::string& candidate_id,
                                                  const std::string& kind) override;
     Result<std::optional<Delivery>> get_delivery_by_id(std::int64_t id) override;

@@ -26,58 +26,83 @@ std::string assignment_message_id(const std::string& candidate_id, const std::st
 }
 
 AssignmentFunction::AssignmentFunction(FunctionSpec spec, store::Store& store, const Clock& clock,
-                                       AssignmentRules rules, std::string message_id_domain)
+                                       AssignmentRules rules, std::string message_id_domain,
+                                       store::DeliveryHandoff* handoff)
     : spec_(std::move(spec)),
       store_(store),
       clock_(clock),
       rules_(std::move(rules)),
-      message_id_domain_(std::move(message_id_domain)) {}
+      message_id_domain_(std::move(message_id_domain)),
+      handoff_(handoff) {}
 
 InvokeResult AssignmentFunction::invoke(const Batch& batch, const InvocationContext& context) {
     auto log = [&](const std::string& line) {
         if (context.log) context.log(line);
     };
-    std::size_t inserts = 0;
+    std::vector<store::Delivery> deliveries;
+    int sendable = 0;
     for (const auto& record : batch.records) {
         // Only new candidates get an assignment; MODIFY (e.g. evaluated, build status) and
         // REMOVE records are skipped, as the seed's filter did.
         if (record.event_name != store::EventName::insert) continue;
         auto key = attr(record.keys, "id", "S");
         if (!key) continue;
-        ++inserts;
-        store::Delivery d;
+        store::Delivery& d = deliveries.emplace_back();
         d.candidate_id = std::string(*key);
         d.created_ms = d.updated_ms = d.next_attempt_ms = clock_.now_ms();
         if (!record.new_image) {
             d.state = store::DeliveryState::failed;
             d.last_reply = "the stream's view type carries no new image";
-        } else {
-            const auto& image = *record.new_image;
-            d.recipient = std::string(attr(image, "email", "S").value_or(""));
-            d.recipient_name = std::string(attr(image, "fullname", "S").value_or(""));
-            auto chosen = rules_.choose(attr(image, "experience", "N"),
-                                        attr(image, "skills", "S").value_or(""));
-            if (!chosen) {
-                d.state = store::DeliveryState::failed;
-                d.last_reply = "no assignment chosen: " + chosen.error().message;
-            } else if (d.recipient.empty()) {
-                d.assignment = *chosen;
-                d.state = store::DeliveryState::failed;
-                d.last_reply = "the candidate has no email attribute";
-            } else {
-                d.assignment = *chosen;
-                d.message_id = assignment_message_id(d.candidate_id, d.assignment,
-                                                     message_id_domain_);
-            }
+            continue;
         }
-        auto added = store_.add_delivery(d);
-        if (!added) {
+        const auto& image = *record.new_image;
+        d.recipient = std::string(attr(image, "email", "S").value_or(""));
+        d.recipient_name = std::string(attr(image, "fullname", "S").value_or(""));
+        auto chosen = rules_.choose(attr(image, "experience", "N"),
+                                    attr(image, "skills", "S").value_or(""));
+        if (!chosen) {
+            d.state = store::DeliveryState::failed;
+            d.last_reply = "no assignment chosen: " + chosen.error().message;
+        } else if (d.recipient.empty()) {
+            d.assignment = *chosen;
+            d.state = store::DeliveryState::failed;
+            d.last_reply = "the candidate has no email attribute";
+        } else {
+            d.assignment = *chosen;
+            d.message_id = assignment_message_id(d.candidate_id, d.assignment,
+                                                 message_id_domain_);
+            ++sendable;
+        }
+    }
+    // Idle senders take the first ones straight from this commit: claimed (SENDING, the first
+    // attempt begun) in the transaction that adds them.
+    int reserved = handoff_ != nullptr && sendable > 0 ? handoff_->reserve(sendable) : 0;
+    std::vector<bool> claimed(deliveries.size(), false);
+    for (std::size_t i = 0, n = 0; i < deliveries.size() && static_cast<int>(n) < reserved; ++i) {
+        if (deliveries[i].state != store::DeliveryState::pending) continue;
+        deliveries[i].state = store::DeliveryState::sending;
+        deliveries[i].attempts = 1;
+        claimed[i] = true;
+        ++n;
+    }
+    std::vector<std::optional<store::Delivery>> added;
+    if (!deliveries.empty()) {
+        auto written = store_.add_deliveries(deliveries);
+        if (!written) {
+            if (reserved > 0) handoff_->cancel(reserved);
             InvokeResult failed;
             failed.ok = false;
-            failed.error = "cannot record the delivery: " + added.error().message;
+            failed.error = "cannot record the delivery: " + written.error().message;
             return failed;
         }
-        if (!*added) {
+        added = std::move(*written);
+    }
+    int unused = 0;
+    for (std::size_t i = 0; i < deliveries.size(); ++i) {
+        const auto& d = deliveries[i];
+        const auto& stored = added[i];
+        if (!stored) {
+            if (claimed[i]) ++unused;
             log(fmt::format("candidate {} already has its assignment email; skipped",
                             d.candidate_id));
         } else if (d.state == store::DeliveryState::failed) {
@@ -90,9 +115,11 @@ InvokeResult AssignmentFunction::invoke(const Batch& batch, const InvocationCont
                             d.recipient));
             spdlog::info("assignment queued candidate={} assignment={}", d.candidate_id,
                          d.assignment);
+            if (claimed[i]) handoff_->give(*stored);
         }
     }
-    log(fmt::format("{} record(s), {} INSERT(s)", batch.records.size(), inserts));
+    if (unused > 0) handoff_->cancel(unused);
+    log(fmt::format("{} record(s), {} INSERT(s)", batch.records.size(), deliveries.size()));
     return {};
 }
 
