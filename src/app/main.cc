@@ -322,7 +322,12 @@ int functions(const CommonOptions& o, const std::string& url, const std::string&
             "{:<20} {:<9} {:>11} {:>7} {:>8} {:>8} {:>10}ms  {}\n",
             std::string(m.at("function").as_string()), std::string(m.at("state").as_string()),
             m.at("invocations").to_number<std::uint64_t>(), m.at("errors").to_number<std::uint64_t>(),
-            m.at("recordsBehind").to_number<std::uint64_t>(),
+            fmt::format("{}{}", m.at("recordsBehind").to_number<std::uint64_t>(),
+                        m.contains("recordsBehindCapped") &&
+                                m.at("recordsBehindCapped").is_bool() &&
+                                m.at("recordsBehindCapped").as_bool()
+                            ? "+"
+                            : ""),
             m.at("pendingDeadLetters").to_number<std::uint64_t>(),
             m.at("iteratorAgeMs").to_number<std::int64_t>(),
             std::string(m.at("lastProcessingResult").as_string()));

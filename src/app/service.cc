@@ -128,6 +128,7 @@ struct Service::Impl {
 
     config::Config config;
     SystemClock clock;
+    MetricsRegistry metrics;  // first: the store and the worker keep metrics of it
     int lock_fd = -1;
     std::unique_ptr<store::SqliteStore> store;
     std::unique_ptr<mail::Transport> transport;
@@ -135,7 +136,6 @@ struct Service::Impl {
     std::unique_ptr<mail::AssignmentCatalog> catalog;
     std::unique_ptr<mail::AssignmentMessageBuilder> messages;
     std::unique_ptr<mail::DeliveryWorker> worker;
-    MetricsRegistry metrics;
     std::unique_ptr<triggers::InvocationLog> invocation_log;
     std::vector<std::unique_ptr<triggers::Function>> functions;
     std::vector<std::unique_ptr<triggers::EventSourceMapping>> mappings;

@@ -76,6 +76,19 @@ void DeliveryWorker::stop() {
         if (t.joinable()) t.join();
     }
     threads_.clear();
+    // Handed over but never tried: PENDING again, not "interrupted" at the next start.
+    std::vector<std::int64_t> untried;
+    {
+        std::lock_guard lock(handoff_mutex_);
+        for (const auto& d : handed_) untried.push_back(d.id);
+        handed_.clear();
+    }
+    if (untried.empty()) return;
+    if (auto released = store_.unclaim_deliveries(untried, clock_.now_ms()); !released) {
+        spdlog::warn("cannot put back {} unsent deliveries error=\"{}\"; the next start "
+                     "requeues them",
+                     untried.size(), released.error().message);
+    }
 }
 
 int DeliveryWorker::reserve(int wanted) {

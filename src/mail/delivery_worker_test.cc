@@ -414,9 +414,10 @@ TEST_F(DeliveryWorkerTest, NoSenderIsReservedWithSendingLimitsOrAfterStop) {
     EXPECT_EQ(worker.reserve(1), 0);
 }
 
-// Protects a stop between the commit and the send: a delivery given but not sent stays SENDING,
-// never sent, and the next start makes it due and sends it.
-TEST_F(DeliveryWorkerTest, AGivenDeliveryNotSentBeforeStopIsSentAfterTheRestart) {
+// Protects a stop between the commit and the send: a delivery given but never tried goes back
+// to PENDING (not an "interrupted" attempt at the next start), and the next start sends it as
+// its first attempt.
+TEST_F(DeliveryWorkerTest, AGivenDeliveryNotSentBeforeStopIsPendingAgain) {
     options_.threads = 1;
     {
         DeliveryWorker worker(*store_, transport_, clock_, options_);
@@ -424,8 +425,10 @@ TEST_F(DeliveryWorkerTest, AGivenDeliveryNotSentBeforeStopIsSentAfterTheRestart)
         ASSERT_EQ(reserve_when_idle(worker, 1), 1);
         worker.stop();
         worker.give(add_claimed("c1", "ada@example.com"));
-    }
-    EXPECT_EQ(get("c1").state, store::DeliveryState::sending);
+        EXPECT_EQ(get("c1").state, store::DeliveryState::sending);
+    }  // the destructor's stop() puts it back
+    EXPECT_EQ(get("c1").state, store::DeliveryState::pending);
+    EXPECT_EQ(get("c1").attempts, 0);
     {
         std::lock_guard lock(transport_.mutex_);
         EXPECT_TRUE(transport_.sent.empty());
@@ -434,6 +437,8 @@ TEST_F(DeliveryWorkerTest, AGivenDeliveryNotSentBeforeStopIsSentAfterTheRestart)
     ASSERT_TRUE(worker.start());
     EXPECT_EQ(worker.send_due(10).value(), 1);
     EXPECT_EQ(get("c1").state, store::DeliveryState::sent);
+    EXPECT_EQ(get("c1").attempts, 1);
+    EXPECT_EQ(store_->delivery_attempts(get("c1").id, 10).value().size(), 1u);
 }
 
 }  // namespace

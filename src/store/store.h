@@ -172,6 +172,8 @@ public:
     // Per delivery, in order: the row as stored (with its id) when added, nullopt when one
     // existed. A delivery may be added already SENDING (attempts 1): claimed by its adder, who
     // hands it to a sender at once (DeliveryHandoff) instead of a sender claiming it later.
+    // Unlike add_delivery it does not notify delivery_signal(): the caller does, after handing
+    // over what it claimed, or the senders it reserved would wake and claim PENDING ones first.
     virtual Result<std::vector<std::optional<Delivery>>> add_deliveries(
         const std::vector<Delivery>& deliveries) = 0;
     virtual Result<std::optional<Delivery>> get_delivery(const std::string& candidate_id,
@@ -202,6 +204,10 @@ public:
     // After a restart: SENDING deliveries (the process died mid-send) become RETRY due now, each
     // with an INTERRUPTED attempt in its timeline. Returns how many.
     virtual Result<int> requeue_interrupted_deliveries(std::int64_t now_ms) = 0;
+    // Gives back claims that were never tried (handed to a sender that stopped first): those
+    // SENDING deliveries become PENDING due now, their attempt not counted. Returns how many.
+    virtual Result<int> unclaim_deliveries(const std::vector<std::int64_t>& ids,
+                                           std::int64_t now_ms) = 0;
     // When the earliest PENDING or RETRY delivery is due, or nullopt when none waits.
     virtual Result<std::optional<std::int64_t>> next_delivery_due_ms() = 0;
     // A retry by hand: a FAILED, SUPPRESSED or RETRY delivery becomes PENDING due now, its

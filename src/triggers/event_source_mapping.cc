@@ -104,11 +104,13 @@ void EventSourceMapping::advance(int shard, std::uint64_t sequence) {
         consumer(), stream_.table, shard, sequence, [this, shard, sequence](Result<void> saved) {
             if (!saved) {
                 spdlog::error("cannot save checkpoint function={} shard={} sequence={} "
-                              "error=\"{}\"; the records after the saved one run again",
+                              "error=\"{}\"",
                               function_.name(), shard, sequence, saved.error().message);
             }
             std::lock_guard lock(positions_mutex_);
-            if (!saved) positions_[static_cast<std::size_t>(shard)].reset();
+            // Only while nothing newer was handled: a later save covers this one.
+            auto& known = positions_[static_cast<std::size_t>(shard)];
+            if (!saved && known == sequence) known.reset();
             --saves_in_flight_;
             saves_done_.notify_all();
         });

@@ -258,7 +258,7 @@ TEST_F(MappingTest, AssignmentFunctionRecordsOneDeliveryPerCandidate) {
 // what it is given (the engine's own side is tested in mail/delivery_worker_test).
 class RecordingHandoff final : public store::DeliveryHandoff {
 public:
-    explicit RecordingHandoff(int free) : free_(free) {}
+    RecordingHandoff(int free, ChangeSignal& deliveries) : free_(free), deliveries_(deliveries) {}
     int reserve(int wanted) override {
         const int granted = std::min(wanted, free_);
         free_ -= granted;
@@ -268,21 +268,25 @@ public:
     void give(store::Delivery d) override {
         --reserved;
         given.push_back(std::move(d));
+        signal_at_give.push_back(deliveries_.version());
     }
     void cancel(int count) override { reserved -= count; }
 
     int free_;
+    ChangeSignal& deliveries_;
     int reserved = 0;  // outstanding: 0 once the function is done
     std::vector<store::Delivery> given;
+    std::vector<std::uint64_t> signal_at_give;  // the store's delivery signal at each give()
 };
 
 // Protects the hand-off's contract: as many new deliveries as there are idle senders are added
 // claimed (SENDING, attempt 1) in the batch's one commit and given, with their ids; the rest are
 // PENDING for the senders to claim; a candidate that already has its delivery gives nothing
-// back and its reservation is returned.
+// back and its reservation is returned. Senders are woken for the PENDING ones only after the
+// gives: woken before, the reserved senders would claim those and leave the given ones waiting.
 TEST_F(MappingTest, AssignmentFunctionHandsNewDeliveriesToIdleSenders) {
     AssignmentRules rules({}, "assignment3");
-    RecordingHandoff handoff(2);
+    RecordingHandoff handoff(2, store_->delivery_signal());
     AssignmentFunction fn(test_spec("sendAssignment", "builtin:assignment"), *store_, clock_,
                           rules, "example.com", &handoff);
     const auto first = put("first@example.com", "2");
@@ -303,8 +307,12 @@ TEST_F(MappingTest, AssignmentFunctionHandsNewDeliveriesToIdleSenders) {
     const auto second = put("second@example.com", "3");
     const auto third = put("third@example.com", "4");
     read_all();  // first (a replay), second, third: two reservations for three sendable
+    const auto signal_before = store_->delivery_signal().version();
     ASSERT_TRUE(fn.invoke(Batch{&identity_, 0, all}, {}).ok);
     EXPECT_EQ(handoff.reserved, 0);
+    ASSERT_EQ(handoff.signal_at_give.size(), 2u);
+    EXPECT_EQ(handoff.signal_at_give[1], signal_before);  // no wake-up before the give
+    EXPECT_GT(store_->delivery_signal().version(), signal_before);  // then one for "third"
     ASSERT_EQ(handoff.given.size(), 2u);
     EXPECT_EQ(handoff.given[0].candidate_id, first);
     EXPECT_EQ(handoff.given[1].candidate_id, second);

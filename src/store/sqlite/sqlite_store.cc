@@ -1960,7 +1960,12 @@ void SqliteStore::save_checkpoint_async(const std::string& consumer, const std::
 Result<bool> SqliteStore::add_delivery(const Delivery& delivery) {
     auto added = add_deliveries({delivery});
     if (!added) return fail(std::move(added.error()));
-    return added->front().has_value();
+    const auto& stored = added->front();
+    if (stored && (stored->state == DeliveryState::pending ||
+                   stored->state == DeliveryState::retry)) {
+        impl_->delivery_signal.notify();
+    }
+    return stored.has_value();
 }
 
 Result<std::vector<std::optional<Delivery>>> SqliteStore::add_deliveries(
@@ -2000,11 +2005,6 @@ Result<std::vector<std::optional<Delivery>>> SqliteStore::add_deliveries(
         }
         return out;
     });
-    if (!added) return added;
-    const bool due = std::any_of(added->begin(), added->end(), [](const auto& d) {
-        return d && (d->state == DeliveryState::pending || d->state == DeliveryState::retry);
-    });
-    if (due) impl_->delivery_signal.notify();
     return added;
 }
 
@@ -2200,6 +2200,26 @@ void SqliteStore::finish_delivery_async(const std::string& candidate_id, const s
             if (finished && retry) impl_->delivery_signal.notify();
             complete(std::move(finished));
         });
+}
+
+Result<int> SqliteStore::unclaim_deliveries(const std::vector<std::int64_t>& ids,
+                                            std::int64_t now_ms) {
+    if (ids.empty()) return 0;
+    auto released = impl_->write([&](Connection& conn) -> Result<int> {
+        int count = 0;
+        for (const auto id : ids) {
+            auto stmt = conn.prepare(
+                "UPDATE deliveries SET state = 'PENDING', attempts = MAX(attempts - 1, 0), "
+                "updated_ms = ?2, next_attempt_ms = ?2 WHERE id = ?1 AND state = 'SENDING'");
+            if (!stmt) return fail(std::move(stmt.error()));
+            STORE_TRY(stmt->bind(id, now_ms));
+            STORE_TRY(stmt->run());
+            count += static_cast<int>(sqlite3_changes64(conn.db()));
+        }
+        return count;
+    });
+    if (released && *released > 0) impl_->delivery_signal.notify();
+    return released;
 }
 
 Result<int> SqliteStore::requeue_interrupted_deliveries(std::int64_t now_ms) {
@@ -2906,34 +2926,45 @@ Result<void> SqliteStore::checkpoint() {
     // beside the writer, so commits go on while a large WAL is copied (on the writer's, every
     // POST waited for the copy: seconds after a bulk load). But the WAL starts over from its
     // beginning only when a commit finds every frame copied, which commits arriving during the
-    // copy prevent. So the copy is repeated while much arrived during the last one, and the
-    // last tail is copied with the writer held: short, as it is what arrived meanwhile.
+    // copy prevent. So the copy is repeated until a round had little to do (little can have
+    // arrived during it) and left little uncopied (a reader's snapshot pins what it reads), and
+    // only then is the last tail copied with the writer held: short by construction. Otherwise
+    // commits are not held at all, and the next pass tries again.
     constexpr int kShortTail = 256;  // frames (1 MiB of 4 KiB pages)
     constexpr int kMaxRounds = 4;
     std::lock_guard lock(impl_->checkpointer_mutex);
-    auto passive = [](Connection& conn) -> Result<int> {
-        int log = 0;
-        int copied = 0;
+    struct Copied {
+        int log = -1;     // frames in the WAL when the round began
+        int copied = -1;  // of them, in the database file after it
+    };
+    auto passive = [](Connection& conn) -> Result<Copied> {
+        Copied c;
         const int rc = sqlite3_wal_checkpoint_v2(conn.db(), "main", SQLITE_CHECKPOINT_PASSIVE,
-                                                 &log, &copied);
+                                                 &c.log, &c.copied);
         if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
             return fail(sqlite_error(conn.db(), rc, "PRAGMA wal_checkpoint(PASSIVE)"));
         }
-        return std::max(log, 0);  // frames in the WAL when the copy began
+        return c;  // after BUSY both are -1: none known
     };
     const auto since = [](std::chrono::steady_clock::time_point t) {
         return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
     };
     const auto started = std::chrono::steady_clock::now();
-    int last = 0;
-    for (int round = 0; round < kMaxRounds; ++round) {
-        auto frames = passive(*impl_->checkpointer);
-        if (!frames) return fail(std::move(frames.error()));
-        // Frames added since the last round (a WAL started over holds only new ones).
-        const int arrived = *frames >= last ? *frames - last : *frames;
-        last = *frames;
-        if (arrived <= kShortTail) break;
+    bool short_tail = false;
+    int copied_before = 0;
+    for (int round = 0; round < kMaxRounds && !short_tail; ++round) {
+        auto c = passive(*impl_->checkpointer);
+        if (!c) return fail(std::move(c.error()));
+        if (c->log < 0) return {};  // another checkpoint holds the lock: the next pass
+        // This round's work: the frames beyond the last round's copy (all, if it started over).
+        const int work = c->log >= copied_before ? c->log - copied_before : c->log;
+        copied_before = c->copied;
+        short_tail = work <= kShortTail && c->log - c->copied <= kShortTail;
     }
+    if (impl_->checkpoint_seconds && !short_tail) {
+        impl_->checkpoint_seconds->observe(since(started));
+    }
+    if (!short_tail) return {};
     std::lock_guard writing(impl_->writer_mutex);
     const auto held = std::chrono::steady_clock::now();
     auto tail = passive(*impl_->writer);

@@ -89,6 +89,8 @@ public:
                                const AttemptOutcome& outcome, std::int64_t now_ms,
                                std::function<void(Result<void>)> complete) override;
     Result<int> requeue_interrupted_deliveries(std::int64_t now_ms) override;
+    Result<int> unclaim_deliveries(const std::vector<std::int64_t>& ids,
+                                   std::int64_t now_ms) override;
     Result<std::optional<std::int64_t>> next_delivery_due_ms() override;
     Result<Delivery> retry_delivery(std::int64_t id, std::int64_t now_ms) override;
     Result<std::vector<DeliveryAttempt>> delivery_attempts(std::int64_t delivery_id,

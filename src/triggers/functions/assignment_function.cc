@@ -97,12 +97,25 @@ InvokeResult AssignmentFunction::invoke(const Batch& batch, const InvocationCont
         }
         added = std::move(*written);
     }
+    // Hand over first (nothing here throws before every reservation is given or returned), then
+    // wake senders for the PENDING ones: woken earlier, the reserved senders would claim those
+    // from the store and leave the claimed ones waiting.
     int unused = 0;
+    bool pending = false;
+    for (std::size_t i = 0; i < deliveries.size(); ++i) {
+        if (!added[i]) {
+            if (claimed[i]) ++unused;
+        } else if (claimed[i]) {
+            handoff_->give(*added[i]);
+        } else {
+            pending = pending || added[i]->state == store::DeliveryState::pending;
+        }
+    }
+    if (unused > 0) handoff_->cancel(unused);
+    if (pending) store_.delivery_signal().notify();
     for (std::size_t i = 0; i < deliveries.size(); ++i) {
         const auto& d = deliveries[i];
-        const auto& stored = added[i];
-        if (!stored) {
-            if (claimed[i]) ++unused;
+        if (!added[i]) {
             log(fmt::format("candidate {} already has its assignment email; skipped",
                             d.candidate_id));
         } else if (d.state == store::DeliveryState::failed) {
@@ -115,10 +128,8 @@ InvokeResult AssignmentFunction::invoke(const Batch& batch, const InvocationCont
                             d.recipient));
             spdlog::info("assignment queued candidate={} assignment={}", d.candidate_id,
                          d.assignment);
-            if (claimed[i]) handoff_->give(*stored);
         }
     }
-    if (unused > 0) handoff_->cancel(unused);
     log(fmt::format("{} record(s), {} INSERT(s)", batch.records.size(), deliveries.size()));
     return {};
 }
