@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "common/ids.h"
+#include "store/sqlite/fault_vfs.h"
 #include "store/sqlite/sqlite_store.h"
 #include "triggers/functions/assignment_function.h"
 
@@ -84,15 +85,17 @@ protected:
         reopen();
     }
     void TearDown() override {
+        store::test_faults::FaultVfs::refuse_writes = false;
         store_.reset();
         fs::remove_all(dir_);
     }
     // Opens the database of a table with `shards` shards (one file per shard count, since a
-    // table's shard count is fixed).
-    void reopen(int shards = 2) {
+    // table's shard count is fixed), through `vfs` when given (store/sqlite/fault_vfs.h).
+    void reopen(int shards = 2, std::string vfs = {}) {
         store_.reset();
-        auto s = store::SqliteStore::open(
-            {(dir_ / fmt::format("db-{}.sqlite", shards)).string()}, clock_);
+        store::SqliteOptions opts{(dir_ / fmt::format("db-{}.sqlite", shards)).string()};
+        opts.vfs = std::move(vfs);
+        auto s = store::SqliteStore::open(opts, clock_);
         ASSERT_TRUE(s) << s.error().message;
         store_ = std::move(*s);
         spec_.name = "candidates-test";
@@ -630,6 +633,39 @@ TEST_F(MappingTest, RecordsBehindIsCountedUpToItsLimit) {
     auto capped = m.records_behind().value();
     EXPECT_EQ(capped.records, kLimit);
     EXPECT_TRUE(capped.capped);
+}
+
+// Protects at-least-once with checkpoints saved without waiting: when a save fails (the disk
+// refuses writes), the kept position is dropped, so the batch runs again once writes commit,
+// and the checkpoint is durable after that.
+TEST_F(MappingTest, AFailedCheckpointSaveRunsTheBatchAgain) {
+    using store::test_faults::FaultVfs;
+    reopen(1, FaultVfs::install());
+    for (int i = 0; i < 3; ++i) put(fmt::format("f{}@example.com", i), "3");
+    ScriptedFunction fn([](const Batch&) { return InvokeResult{}; });
+    {
+        auto m = mapping(fn, options());
+        FaultVfs::refuse_writes = true;
+        EXPECT_EQ(m.poll_once().value(), 3u);  // invoked; its checkpoint's commit fails
+        bool dropped = false;
+        for (int i = 0; i < 5000 && !dropped; ++i) {  // the save fails on the committer
+            dropped = m.records_behind().value().records == 3;
+            if (!dropped) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+        FaultVfs::refuse_writes = false;
+        ASSERT_TRUE(dropped) << "the position was kept after its save failed";
+        EXPECT_EQ(m.poll_once().value(), 3u);  // the same records again
+        EXPECT_EQ(m.poll_once().value(), 0u);
+    }  // stopped: its saves are durable
+    {
+        std::lock_guard lock(fn.mutex_);
+        EXPECT_EQ(fn.calls, 2);
+        EXPECT_EQ(fn.succeeded.size(), 6u);
+    }
+    reopen(1);
+    auto m = mapping(fn, options());
+    EXPECT_EQ(m.records_behind().value().records, 0u);
+    EXPECT_EQ(m.poll_once().value(), 0u);
 }
 
 }  // namespace
