@@ -23,6 +23,16 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// A mapping key as text. YAML allows any node as a key ("? [a, b]: 1" is a list key); config
+// keys are names, so anything but a scalar is refused, naming where it is (`path`).
+Result<std::string> key_name(const YAML::Node& key, const std::string& path) {
+    if (!key.IsScalar()) {
+        return fail(Errc::invalid_argument, "keys must be plain names, not lists or mappings",
+                    path);
+    }
+    return key.Scalar();
+}
+
 // Reads typed values out of a YAML mapping, naming the full key path in every error.
 class Section {
   public:
@@ -40,7 +50,9 @@ class Section {
         if (!present()) return {};
         if (!node_.IsMap()) return fail(Errc::invalid_argument, "must be a mapping", path_);
         for (const auto& entry : node_) {
-            const auto name = entry.first.as<std::string>();
+            auto named = key_name(entry.first, path_);
+            if (!named) return fail(named.error());
+            const auto& name = *named;
             if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
                 return fail(Errc::invalid_argument, "unknown key", key(name));
             }
@@ -302,7 +314,9 @@ Result<void> read_environment(const Section& s, std::map<std::string, std::strin
         return fail(Errc::invalid_argument, "must map variable names to values", s.path());
     }
     for (const auto& entry : s.node()) {
-        const auto name = entry.first.as<std::string>();
+        auto named = key_name(entry.first, s.path());
+        if (!named) return fail(named.error());
+        const auto& name = *named;
         const bool valid = !name.empty() && std::isalpha(static_cast<unsigned char>(name[0])) &&
                            std::all_of(name.begin(), name.end(), [](char ch) {
                                return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_';
@@ -405,7 +419,9 @@ void append_json(const YAML::Node& node, std::string& out) {
 Result<void> check_pattern(const YAML::Node& node, const std::string& path) {
     if (node.size() == 0) return fail(Errc::invalid_argument, "must not be empty", path);
     for (const auto& entry : node) {
-        const std::string key = path + "." + entry.first.as<std::string>();
+        auto named = key_name(entry.first, path);
+        if (!named) return fail(named.error());
+        const std::string key = path + "." + *named;
         if (entry.second.IsMap()) {
             HS_TRY(check_pattern(entry.second, key));
         } else if (!entry.second.IsSequence() || entry.second.size() == 0) {
@@ -592,7 +608,9 @@ Result<void> read_functions(const Section& s, const ProviderDefaults& provider, 
     c.functions.clear();
     for (const auto& entry : s.node()) {
         FunctionConfig fn;
-        fn.name = entry.first.as<std::string>();
+        auto named = key_name(entry.first, s.path());
+        if (!named) return fail(named.error());
+        fn.name = *named;
         Section f(entry.second, s.key(fn.name));
         if (!valid_name(fn.name)) {
             return fail(Errc::invalid_argument,
@@ -629,7 +647,9 @@ Result<void> read_functions(const Section& s, const ProviderDefaults& provider, 
                     return fail(Errc::invalid_argument, "must be one event, e.g. - stream: <arn>",
                                 item);
                 }
-                const auto kind = event.begin()->first.as<std::string>();
+                auto kind_named = key_name(event.begin()->first, item);
+                if (!kind_named) return fail(kind_named.error());
+                const auto& kind = *kind_named;
                 if (kind != "stream") {
                     return fail(Errc::invalid_argument,
                                 fmt::format("{} events are not supported: hirestream runs "
@@ -800,7 +820,9 @@ Result<void> read_assignments_and_rules(const Section& root, const std::string& 
         c.assignments.clear();
         for (const auto& entry : as.node()) {
             Assignment a;
-            a.name = entry.first.as<std::string>();
+            auto named = key_name(entry.first, as.path());
+            if (!named) return fail(named.error());
+            a.name = *named;
             Section one(entry.second, as.key(a.name));
             HS_TRY(one.check({"file", "title", "delivery"}));
             HS_TRY(one.read("file", a.file));

@@ -24,6 +24,25 @@ std::string describe(const Result<Config>& c) {
     return c ? std::string("ok") : c.error().field + ": " + c.error().message;
 }
 
+// Protects start-up from a crash found by fuzzing: YAML allows a list or a mapping as a key
+// ("? [a]: 1"); every place that reads key names refuses one with an error naming where.
+TEST(Config, ComplexKeysAreRefusedWhereverKeysAreNames) {
+    const std::pair<std::string, std::string> cases[] = {
+        {"service: hs\n? {size: 9}\n: 1\n", ""},
+        {"service: hs\nprovider:\n  environment:\n    ? [A]\n    : x\n", "provider.environment"},
+        {"service: hs\nfunctions:\n  ? [f]\n  : {handler: 'builtin:assignment'}\n", "functions"},
+        {"service: hs\nfunctions: {f: {handler: 'builtin:assignment', events: [{? [stream]: x}]}}\n",
+         "functions.f.events[0]"},
+        {"service: hs\nassignments:\n  ? [a]\n  : {file: x.zip}\n", "assignments"},
+    };
+    for (const auto& [yaml, field] : cases) {
+        auto c = parse(yaml);
+        ASSERT_FALSE(c) << yaml;
+        EXPECT_EQ(c.error().message, "keys must be plain names, not lists or mappings") << yaml;
+        EXPECT_EQ(c.error().field, field) << yaml;
+    }
+}
+
 // The shipped config file must load and give the seed's rules with its defects fixed.
 TEST(Config, ShippedFileLoadsWithSeedRules) {
     auto c = load_config({kRepo + "/config/hirestream.yaml", {}});
