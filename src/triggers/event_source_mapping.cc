@@ -144,11 +144,7 @@ Result<EventSourceMapping::Backlog> EventSourceMapping::records_behind() {
     // One more than the limit is counted, to tell "exactly the limit" from "more".
     std::uint64_t behind = 0;
     for (int shard = 0; shard < shard_count_ && behind <= kRecordsBehindLimit; ++shard) {
-        std::optional<std::uint64_t> handled;
-        {
-            std::lock_guard lock(positions_mutex_);
-            handled = positions_[static_cast<std::size_t>(shard)];
-        }
+        auto handled = kept_position(shard);
         if (!handled) {
             auto checkpoint = store_.load_checkpoint(consumer(), stream_.table, shard);
             if (!checkpoint) return fail(checkpoint.error());
@@ -174,11 +170,13 @@ Result<std::size_t> EventSourceMapping::poll_once() {
     return handled;
 }
 
+std::optional<std::uint64_t> EventSourceMapping::kept_position(int shard) {
+    std::lock_guard lock(positions_mutex_);
+    return positions_[static_cast<std::size_t>(shard)];
+}
+
 Result<std::uint64_t> EventSourceMapping::position(int shard) {
-    {
-        std::lock_guard lock(positions_mutex_);
-        if (auto known = positions_[static_cast<std::size_t>(shard)]) return *known;
-    }
+    if (auto known = kept_position(shard)) return *known;
     auto loaded = load_position(shard);
     if (!loaded) return loaded;
     std::lock_guard lock(positions_mutex_);

@@ -119,6 +119,7 @@ private:
 
     Result<std::uint64_t> position(int shard);
     Result<std::uint64_t> load_position(int shard);  // from the store's checkpoint
+    std::optional<std::uint64_t> kept_position(int shard);  // positions_[shard], locked
     Result<std::size_t> process_shard(int shard, std::stop_token stop,
                                       std::optional<std::int64_t>& wait_ms);
     Result<void> run_lane(std::vector<store::ChangeRecord> records, int shard,

@@ -993,6 +993,10 @@ Result<void> check_shard(const TableSpec& spec, int shard) {
     return {};
 }
 
+double seconds_since(std::chrono::steady_clock::time_point start) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
 std::int64_t clamp_to_int64(std::uint64_t value) {
     return static_cast<std::int64_t>(
         std::min<std::uint64_t>(value, std::numeric_limits<std::int64_t>::max()));
@@ -1159,17 +1163,6 @@ struct SqliteStore::Impl {
     std::optional<Error> commit_batch(std::vector<PendingWrite>& batch) {
         std::lock_guard lock(writer_mutex);
         const auto started = std::chrono::steady_clock::now();
-        struct Observe {
-            Impl& impl;
-            std::size_t writes;
-            std::chrono::steady_clock::time_point started;
-            ~Observe() {
-                if (!impl.commit_seconds) return;
-                impl.commit_seconds->observe(std::chrono::duration<double>(
-                    std::chrono::steady_clock::now() - started).count());
-                impl.commit_writes->observe(static_cast<double>(writes));
-            }
-        } observe{*this, batch.size(), started};
         bool retry = false;
         auto lost = run_batch(batch, false, retry);
         if (retry) {
@@ -1177,6 +1170,10 @@ struct SqliteStore::Impl {
             // answered in the first, whose changes were rolled back.
             for (auto& w : batch) w.forget();
             lost = run_batch(batch, true, retry);
+        }
+        if (commit_seconds) {
+            commit_seconds->observe(seconds_since(started));
+            commit_writes->observe(static_cast<double>(batch.size()));
         }
         return lost;
     }
@@ -2946,9 +2943,6 @@ Result<void> SqliteStore::checkpoint() {
         }
         return c;  // after BUSY both are -1: none known
     };
-    const auto since = [](std::chrono::steady_clock::time_point t) {
-        return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-    };
     const auto started = std::chrono::steady_clock::now();
     bool short_tail = false;
     int copied_before = 0;
@@ -2961,18 +2955,16 @@ Result<void> SqliteStore::checkpoint() {
         copied_before = c->copied;
         short_tail = work <= kShortTail && c->log - c->copied <= kShortTail;
     }
-    if (impl_->checkpoint_seconds && !short_tail) {
-        impl_->checkpoint_seconds->observe(since(started));
+    if (short_tail) {
+        std::lock_guard writing(impl_->writer_mutex);
+        const auto held = std::chrono::steady_clock::now();
+        auto tail = passive(*impl_->writer);
+        if (!tail) return fail(std::move(tail.error()));
+        if (impl_->checkpoint_held_seconds) {
+            impl_->checkpoint_held_seconds->observe(seconds_since(held));
+        }
     }
-    if (!short_tail) return {};
-    std::lock_guard writing(impl_->writer_mutex);
-    const auto held = std::chrono::steady_clock::now();
-    auto tail = passive(*impl_->writer);
-    if (!tail) return fail(std::move(tail.error()));
-    if (impl_->checkpoint_seconds) {
-        impl_->checkpoint_held_seconds->observe(since(held));
-        impl_->checkpoint_seconds->observe(since(started));
-    }
+    if (impl_->checkpoint_seconds) impl_->checkpoint_seconds->observe(seconds_since(started));
     return {};
 }
 

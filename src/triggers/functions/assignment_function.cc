@@ -76,13 +76,12 @@ InvokeResult AssignmentFunction::invoke(const Batch& batch, const InvocationCont
     }
     // Idle senders take the first ones straight from this commit: claimed (SENDING, the first
     // attempt begun) in the transaction that adds them.
+    // (Built above as PENDING or FAILED only, so SENDING below means claimed here.)
     int reserved = handoff_ != nullptr && sendable > 0 ? handoff_->reserve(sendable) : 0;
-    std::vector<bool> claimed(deliveries.size(), false);
     for (std::size_t i = 0, n = 0; i < deliveries.size() && static_cast<int>(n) < reserved; ++i) {
         if (deliveries[i].state != store::DeliveryState::pending) continue;
         deliveries[i].state = store::DeliveryState::sending;
         deliveries[i].attempts = 1;
-        claimed[i] = true;
         ++n;
     }
     std::vector<std::optional<store::Delivery>> added;
@@ -103,9 +102,10 @@ InvokeResult AssignmentFunction::invoke(const Batch& batch, const InvocationCont
     int unused = 0;
     bool pending = false;
     for (std::size_t i = 0; i < deliveries.size(); ++i) {
+        const bool claimed = deliveries[i].state == store::DeliveryState::sending;
         if (!added[i]) {
-            if (claimed[i]) ++unused;
-        } else if (claimed[i]) {
+            if (claimed) ++unused;
+        } else if (claimed) {
             handoff_->give(*added[i]);
         } else {
             pending = pending || added[i]->state == store::DeliveryState::pending;
