@@ -55,9 +55,11 @@ struct Response {
     // closes when the stream ends.
     std::shared_ptr<BodyStream> stream;
     // When set, the answer comes later (e.g. once a write's commit is durable), and this value
-    // only carries it: the server calls `deferred` once with a `reply` that takes the real
-    // response, from any thread. No I/O thread waits meanwhile.
-    std::function<void(std::function<void(Response)> reply)> deferred;
+    // only carries it: the server calls `deferred` once with a `reply` that may be called from
+    // any thread. No I/O thread waits meanwhile. `reply` takes what makes the real response;
+    // the server runs it on the connection's I/O thread, so building the answer (and freeing
+    // what it was built from) costs the replying thread, e.g. the database's committer, nothing.
+    std::function<void(std::function<void(std::function<Response()> make)> reply)> deferred;
 };
 
 }  // namespace hirestream::http

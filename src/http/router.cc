@@ -143,9 +143,12 @@ Response Router::dispatch(Request& request) const {
         if (response.deferred) {
             // The headers belong on the answer that comes later.
             response.deferred = [later = std::move(response.deferred), add_cors](auto reply) {
-                later([reply = std::move(reply), add_cors](Response r) {
-                    add_cors(r);
-                    reply(std::move(r));
+                later([reply = std::move(reply), add_cors](std::function<Response()> make) {
+                    reply([make = std::move(make), add_cors] {
+                        Response r = make();
+                        add_cors(r);
+                        return r;
+                    });
                 });
             };
         } else {

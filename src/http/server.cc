@@ -157,10 +157,11 @@ private:
     void write(Response response, unsigned version, bool head) {
         if (response.deferred) {
             auto later = std::move(response.deferred);
-            return later([self = shared_from_this(), version, head](Response answer) {
+            return later([self = shared_from_this(), version, head](
+                             std::function<Response()> make) {
                 asio::post(self->stream_.get_executor(),
-                           [self, answer = std::move(answer), version, head]() mutable {
-                               self->write(std::move(answer), version, head);
+                           [self, make = std::move(make), version, head] {
+                               self->write(make(), version, head);
                            });
             });
         }

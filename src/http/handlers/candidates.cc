@@ -161,7 +161,7 @@ Result<Response> create(const ApiContext& ctx, Request& req) {
 
 // The usual path: validated on the I/O thread, answered once the group commit holding the
 // write is durable, with no I/O thread waiting meanwhile, so every open connection's write can
-// share one commit.
+// share one commit. The answer is made on the I/O thread too: the committer only hands over.
 Result<Response> create_deferred(const ApiContext& ctx, Request& req) {
     auto candidate = parse_new_candidate(req.body);
     if (!candidate) return fail(candidate.error());
@@ -173,8 +173,12 @@ Result<Response> create_deferred(const ApiContext& ctx, Request& req) {
                   email = std::move(candidate->email)](auto reply) mutable {
         ctx.store.put_item_async(
             ctx.candidates_table, std::move(item), store::PutMode::create_only,
-            [&ctx, id, email, reply = std::move(reply)](Result<store::WriteResult> written) {
-                reply(answer(created(ctx, written, id, email), "POST", "/candidates"));
+            [&ctx, id = std::move(id), email = std::move(email),
+             reply = std::move(reply)](Result<store::WriteResult> written) mutable {
+                reply([&ctx, id = std::move(id), email = std::move(email),
+                       written = std::move(written)] {
+                    return answer(created(ctx, written, id, email), "POST", "/candidates");
+                });
             });
     };
     return r;

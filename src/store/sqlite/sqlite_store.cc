@@ -393,6 +393,18 @@ public:
         return fail(error(rc));
     }
 
+    // Steps a statement that returns no rows, and returns how many rows it changed. Only a
+    // statement that changed a row marks the connection as written (an INSERT ... ON CONFLICT
+    // DO NOTHING that met its conflict did not).
+    Result<int> run_counting_changes() {
+        const bool wrote_before = *wrote_;
+        auto done = run();
+        if (!done) return fail(std::move(done.error()));
+        const int changed = sqlite3_changes(db());
+        *wrote_ = wrote_before || changed > 0;
+        return changed;
+    }
+
     // Steps to completion, discarding any rows.
     Result<void> run() {
         for (;;) {
@@ -438,7 +450,8 @@ private:
     // A template so that only an actual optional matches; a string would otherwise convert
     // to both string_view and optional<string>.
     template <typename T>
-        requires std::same_as<T, std::optional<std::string>>
+        requires std::same_as<T, std::optional<std::string>> ||
+                 std::same_as<T, std::optional<std::string_view>>
     int bind_one(int index, const T& value) {
         return value ? bind_one(index, std::string_view(*value)) : bind_one(index, std::nullopt);
     }
@@ -533,7 +546,7 @@ public:
     sqlite3* db() const { return db_; }
 
     Result<Statement> prepare(std::string_view sql) {
-        auto it = cache_.find(std::string(sql));
+        auto it = cache_.find(sql);
         if (it == cache_.end()) {
             sqlite3_stmt* stmt = nullptr;
             const int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
@@ -601,8 +614,15 @@ private:
     bool wal_written_ = false;
     bool stream_appended_ = false;
     bool wrote_ = false;
+    // Looked up by the SQL text without copying it into a string first.
+    struct SqlHash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view sql) const {
+            return std::hash<std::string_view>{}(sql);
+        }
+    };
     // Node-based, so Statement's pointer to `in_use` stays valid as the cache grows.
-    std::unordered_map<std::string, Cached> cache_;
+    std::unordered_map<std::string, Cached, SqlHash, std::equal_to<>> cache_;
 };
 
 // A bounded set of reader connections. Waiting for a free one is bounded by the busy timeout.
@@ -761,19 +781,48 @@ std::optional<std::string_view> unique_value(const Item& item, const std::string
 // before (`existed`: there was an item under `key`), so an item may keep (or swap) its own value.
 Result<void> claim_unique_values(Connection& conn, const TableSpec& spec, const std::string& key,
                                  const Item& item, bool existed) {
-    for (const std::string& attribute : spec.unique_attributes) {
-        auto value = unique_value(item, attribute);
-        if (!value) continue;
+    // Whether `value` of `attribute` is held by an item other than `key`.
+    auto taken = [&](const std::string& attribute, std::string_view value) -> Result<bool> {
         auto owner = conn.prepare(
             "SELECT item_key FROM unique_values "
             "WHERE table_name = ?1 AND attribute = ?2 AND value = ?3");
         if (!owner) return fail(std::move(owner.error()));
-        STORE_TRY(owner->bind(spec.name, attribute, *value));
+        STORE_TRY(owner->bind(spec.name, attribute, value));
         auto row = owner->step();
         if (!row) return fail(std::move(row.error()));
-        if (*row && owner->text(0) != key) {
-            return fail(Errc::conflict, attribute + " is already on file", attribute);
-        }
+        return *row && owner->text(0) != key;
+    };
+    auto conflict = [](const std::string& attribute) {
+        return fail(Errc::conflict, attribute + " is already on file", attribute);
+    };
+    if (!existed && spec.unique_attributes.size() == 1) {
+        // A new item with one unique attribute (the usual insert): its value is inserted unless
+        // held, in one statement, and its holder looked up only then. A refused value changed
+        // nothing, so the batch it ran in needs no second run.
+        const std::string& attribute = spec.unique_attributes.front();
+        auto value = unique_value(item, attribute);
+        if (!value) return {};
+        auto insert = conn.prepare(
+            "INSERT INTO unique_values (table_name, attribute, value, item_key) "
+            "VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING");
+        if (!insert) return fail(std::move(insert.error()));
+        STORE_TRY(insert->bind(spec.name, attribute, *value, key));
+        auto inserted = insert->run_counting_changes();
+        if (!inserted) return fail(std::move(inserted.error()));
+        if (*inserted > 0) return {};
+        auto held = taken(attribute, *value);
+        if (!held) return fail(std::move(held.error()));
+        if (*held) return conflict(attribute);
+        return {};  // a stale entry under this very key (no item holds it): it stays
+    }
+    // Otherwise every value is checked before any is written, so a refused write changes
+    // nothing.
+    for (const std::string& attribute : spec.unique_attributes) {
+        auto value = unique_value(item, attribute);
+        if (!value) continue;
+        auto held = taken(attribute, *value);
+        if (!held) return fail(std::move(held.error()));
+        if (*held) return conflict(attribute);
     }
     if (existed) {
         auto release =
@@ -863,22 +912,24 @@ Result<void> reconcile_unique_values(Connection& conn, const TableSpec& spec) {
     return {};
 }
 
-// One item write: old and new state of the item under `key`; absent means no item.
+// One item write: old and new state of the item under `key`; absent means no item. The new
+// item belongs to the caller, which may have its text already (`new_item_json`, else empty):
+// a put serializes it before it queues for the writer, not on the writer's thread.
 struct Change {
     std::string key;
     std::optional<Item> old_item;
-    std::optional<Item> new_item;
+    const Item* new_item = nullptr;
+    std::string_view new_item_json;
 
     EventName event_name() const {
         if (!old_item) return EventName::insert;
-        if (!new_item) return EventName::remove;
+        if (new_item == nullptr) return EventName::remove;
         return EventName::modify;
     }
 };
 
-// `new_item_json` is the new item's text when the caller has it already (empty otherwise).
 Result<std::uint64_t> append_change_record(Connection& conn, const TableSpec& spec,
-                                           const Change& change, std::string new_item_json,
+                                           const Change& change, std::string_view new_item_json,
                                            std::int64_t now_ms) {
     const json::object keys{{spec.key_attribute, json::object{{"S", change.key}}}};
     const bool wants_new = spec.view_type == StreamViewType::new_image ||
@@ -886,12 +937,9 @@ Result<std::uint64_t> append_change_record(Connection& conn, const TableSpec& sp
     const bool wants_old = spec.view_type == StreamViewType::old_image ||
                            spec.view_type == StreamViewType::new_and_old_images;
     const std::string keys_json = json::serialize(keys);
-    std::optional<std::string> new_json;
+    std::optional<std::string_view> new_json;
     std::optional<std::string> old_json;
-    if (wants_new && change.new_item) {
-        new_json = new_item_json.empty() ? change.new_item->to_json_text()
-                                         : std::move(new_item_json);
-    }
+    if (wants_new && change.new_item != nullptr) new_json = new_item_json;
     if (wants_old && change.old_item) old_json = change.old_item->to_json_text();
     const auto size_bytes = static_cast<std::int64_t>(
         keys_json.size() + (new_json ? new_json->size() : 0) + (old_json ? old_json->size() : 0));
@@ -913,11 +961,12 @@ Result<std::uint64_t> append_change_record(Connection& conn, const TableSpec& sp
 // caller's write transaction. Returns the record's sequence.
 Result<std::uint64_t> apply_change(Connection& conn, const TableSpec& spec, const Change& change,
                                    std::int64_t now_ms) {
-    std::string item_json;  // the new item's text, for its row and its change record
-    if (change.new_item) {
+    std::string made;  // the new item's text, when the caller had none
+    std::string_view item_json = change.new_item_json;
+    if (change.new_item != nullptr) {
         STORE_TRY(claim_unique_values(conn, spec, change.key, *change.new_item,
                                       change.old_item.has_value()));
-        item_json = change.new_item->to_json_text();
+        if (item_json.empty()) item_json = made = change.new_item->to_json_text();
         // UPDATE rather than INSERT OR REPLACE: a modified item keeps its list position.
         auto write = conn.prepare(
             change.old_item
@@ -935,7 +984,7 @@ Result<std::uint64_t> apply_change(Connection& conn, const TableSpec& spec, cons
             STORE_TRY(erase->run());
         }
     }
-    return append_change_record(conn, spec, change, std::move(item_json), now_ms);
+    return append_change_record(conn, spec, change, item_json, now_ms);
 }
 
 Result<void> validate_item(const Item& item) {
@@ -1449,9 +1498,17 @@ Result<TableInfo> SqliteStore::describe_table(const std::string& table) {
 
 namespace {
 
-// The body of one put, run in the writer's transaction.
-Result<WriteResult> put_in(Connection& conn, const TableSpec& spec, const std::string& key,
-                           const Item& item, PutMode mode, std::int64_t now_ms) {
+// What a put's transaction learned: the item it replaced, and its change record. The written
+// item itself stays with the caller, which adds it to the WriteResult off the writer's thread.
+struct PutApplied {
+    std::optional<Item> old_item;
+    std::uint64_t sequence = 0;
+};
+
+// The body of one put, run in the writer's transaction. `item_json` is the item's text.
+Result<PutApplied> put_in(Connection& conn, const TableSpec& spec, const std::string& key,
+                          const Item& item, std::string_view item_json, PutMode mode,
+                          std::int64_t now_ms) {
     auto old = load_item(conn, spec.name, key);
     if (!old) return fail(std::move(old.error()));
     if (*old && mode == PutMode::create_only) {
@@ -1459,10 +1516,15 @@ Result<WriteResult> put_in(Connection& conn, const TableSpec& spec, const std::s
                     fmt::format("an item with {} {} already exists", spec.key_attribute, key),
                     spec.key_attribute);
     }
-    Change change{key, std::move(*old), item};
+    Change change{key, std::move(*old), &item, item_json};
     auto sequence = apply_change(conn, spec, change, now_ms);
     if (!sequence) return fail(std::move(sequence.error()));
-    return WriteResult{std::move(change.old_item), std::move(change.new_item), *sequence};
+    return PutApplied{std::move(change.old_item), *sequence};
+}
+
+Result<WriteResult> put_result(Result<PutApplied> applied, Item item) {
+    if (!applied) return fail(std::move(applied.error()));
+    return WriteResult{std::move(applied->old_item), std::move(item), applied->sequence};
 }
 
 }  // namespace
@@ -1475,10 +1537,11 @@ Result<WriteResult> SqliteStore::put_item(const std::string& table, const Item& 
     STORE_TRY(validate_item(item));
     auto key = item_key(spec, item);
     if (!key) return fail(std::move(key.error()));
-    auto result = impl_->write([&](Connection& conn) {
-        return put_in(conn, spec, *key, item, mode, impl_->clock.now_ms());
+    const std::string item_json = item.to_json_text();
+    auto applied = impl_->write([&](Connection& conn) {
+        return put_in(conn, spec, *key, item, item_json, mode, impl_->clock.now_ms());
     });
-    return result;
+    return put_result(std::move(applied), item);
 }
 
 void SqliteStore::put_item_async(const std::string& table, Item item, PutMode mode,
@@ -1488,11 +1551,27 @@ void SqliteStore::put_item_async(const std::string& table, Item item, PutMode mo
     if (auto valid = validate_item(item); !valid) return complete(fail(std::move(valid.error())));
     auto key = item_key((*info)->spec, item);
     if (!key) return complete(fail(std::move(key.error())));
-    impl_->write_async<Result<WriteResult>>(
-        [this, info = *info, key = std::move(*key), item = std::move(item), mode](Connection& conn) {
-            return put_in(conn, info->spec, key, item, mode, impl_->clock.now_ms());
+    // Shared by the body (which may run twice) and the completion (once, after the last run),
+    // which hands the item on in the result without a copy.
+    struct Put {
+        std::shared_ptr<const TableInfo> info;
+        std::string key;
+        Item item;
+        std::string item_json;
+    };
+    auto put = std::make_shared<Put>();
+    put->info = std::move(*info);
+    put->key = std::move(*key);
+    put->item_json = item.to_json_text();
+    put->item = std::move(item);
+    impl_->write_async<Result<PutApplied>>(
+        [this, put, mode](Connection& conn) {
+            return put_in(conn, put->info->spec, put->key, put->item, put->item_json, mode,
+                          impl_->clock.now_ms());
         },
-        std::move(complete));
+        [put, complete = std::move(complete)](Result<PutApplied> applied) {
+            complete(put_result(std::move(applied), std::move(put->item)));
+        });
 }
 
 void SqliteStore::close_writes() { impl_->stop_committer(); }
@@ -1518,18 +1597,22 @@ Result<std::vector<Result<WriteResult>>> SqliteStore::put_items(const std::strin
             keys[i] = std::move(*key);
         }
     }
-    auto result = impl_->write([&](Connection& conn) -> Result<std::vector<Result<WriteResult>>> {
-        std::vector<Result<WriteResult>> out;
+    std::vector<std::string> texts(items.size());
+    for (std::size_t i = 0; i < items.size(); ++i) {
+        if (!checked[i]) texts[i] = items[i].to_json_text();
+    }
+    auto applied = impl_->write([&](Connection& conn) -> Result<std::vector<Result<PutApplied>>> {
+        std::vector<Result<PutApplied>> out;
         out.reserve(items.size());
         const auto now = impl_->clock.now_ms();
         for (std::size_t i = 0; i < items.size(); ++i) {
             if (checked[i]) {
-                out.push_back(*checked[i]);
+                out.push_back(PutApplied{});  // answered from `checked` below
                 continue;
             }
             // Each item in its own savepoint: one that fails (a taken email) undoes only itself.
             if (auto sp = conn.exec("SAVEPOINT item"); !sp) return fail(std::move(sp.error()));
-            auto one = put_in(conn, spec, keys[i], items[i], mode, now);
+            auto one = put_in(conn, spec, keys[i], items[i], texts[i], mode, now);
             if (sqlite3_get_autocommit(conn.db()) != 0) return fail(rolled_back(conn));
             if (!one) {
                 if (auto back = conn.exec("ROLLBACK TO item"); !back) {
@@ -1541,7 +1624,14 @@ Result<std::vector<Result<WriteResult>>> SqliteStore::put_items(const std::strin
         }
         return out;
     });
-    return result;
+    if (!applied) return fail(std::move(applied.error()));
+    std::vector<Result<WriteResult>> results;
+    results.reserve(items.size());
+    for (std::size_t i = 0; i < items.size(); ++i) {
+        results.push_back(checked[i] ? std::move(*checked[i])
+                                     : put_result(std::move((*applied)[i]), items[i]));
+    }
+    return results;
 }
 
 Result<WriteResult> SqliteStore::update_item(const std::string& table, const std::string& key,
@@ -1581,10 +1671,10 @@ Result<WriteResult> SqliteStore::update_item(const std::string& table, const std
         Item updated = **old;
         for (const auto& [name, value] : update.set) updated.set_value(name, value);
         for (const std::string& name : update.remove) updated.erase(name);
-        Change change{key, std::move(*old), std::move(updated)};
+        Change change{key, std::move(*old), &updated, {}};
         auto sequence = apply_change(conn, spec, change, impl_->clock.now_ms());
         if (!sequence) return fail(std::move(sequence.error()));
-        return WriteResult{std::move(change.old_item), std::move(change.new_item), *sequence};
+        return WriteResult{std::move(change.old_item), std::move(updated), *sequence};
     });
     return result;
 }
@@ -1602,7 +1692,7 @@ Result<WriteResult> SqliteStore::delete_item(const std::string& table, const std
                         fmt::format("no item with {} {} in table {}", spec.key_attribute, key,
                                     table));
         }
-        Change change{key, std::move(*old), std::nullopt};
+        Change change{key, std::move(*old), nullptr, {}};
         auto sequence = apply_change(conn, spec, change, impl_->clock.now_ms());
         if (!sequence) return fail(std::move(sequence.error()));
         return WriteResult{std::move(change.old_item), std::nullopt, *sequence};
