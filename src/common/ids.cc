@@ -93,9 +93,15 @@ std::string random_hex(std::size_t bytes) {
 }
 
 std::string sha256_hex(std::string_view data) {
+    // Fetched once: with EVP_sha256(), OpenSSL 3 looks the algorithm up again for every digest
+    // (every API request hashes its key).
+    static const EVP_MD* const sha256 = [] {
+        const EVP_MD* fetched = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+        return fetched != nullptr ? fetched : EVP_sha256();
+    }();
     std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
     unsigned int len = 0;
-    if (EVP_Digest(data.data(), data.size(), md.data(), &len, EVP_sha256(), nullptr) != 1) {
+    if (EVP_Digest(data.data(), data.size(), md.data(), &len, sha256, nullptr) != 1) {
         throw std::runtime_error("EVP_Digest(sha256) failed");
     }
     return to_hex(md.data(), len);

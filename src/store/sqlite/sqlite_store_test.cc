@@ -1623,6 +1623,55 @@ TEST_F(SqliteStoreTest, SchemaSixDatabaseGetsTheDueDeliveriesIndex) {
     EXPECT_EQ((*claimed)[1].candidate_id, "second");
 }
 
+// Protects that a database at schema 7 loses the two indexes every write paid for (version 8)
+// and keeps what they were for: a unique email is still refused, an item's email is released
+// when it is deleted or given another, and retention still trims each shard's old records.
+TEST_F(SqliteStoreTest, SchemaSevenDatabaseDropsTheTwoPerWriteIndexes) {
+    ASSERT_TRUE(store().ensure_table(spec()));
+    ASSERT_TRUE(store().put_item(kTable, candidate("c-1", "a@example.com"), PutMode::create_only));
+    ASSERT_TRUE(store().put_item(kTable, candidate("c-2", "b@example.com"), PutMode::create_only));
+    store_.reset();
+    ASSERT_TRUE(exec_on_file(
+        "CREATE INDEX unique_values_by_item ON unique_values(table_name, item_key); "
+        "CREATE INDEX stream_records_by_age ON stream_records(table_name, created_ms); "
+        "PRAGMA user_version = 7;"));
+    reopen();
+    ASSERT_TRUE(store().ensure_table(spec()));
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(db_path().c_str(), &raw), SQLITE_OK);
+    sqlite3_stmt* stmt = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(raw,
+                                 "SELECT count(*) FROM sqlite_master WHERE name IN "
+                                 "('unique_values_by_item', 'stream_records_by_age')",
+                                 -1, &stmt, nullptr),
+              SQLITE_OK);
+    ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+    EXPECT_EQ(sqlite3_column_int(stmt, 0), 0);
+    sqlite3_finalize(stmt);
+    sqlite3_close(raw);
+
+    auto taken = store().put_item(kTable, candidate("c-3", "a@example.com"), PutMode::create_only);
+    ASSERT_FALSE(taken);
+    EXPECT_EQ(taken.error().code, Errc::conflict);
+    ASSERT_TRUE(store().delete_item(kTable, "c-1"));
+    EXPECT_TRUE(store().put_item(kTable, candidate("c-3", "a@example.com"), PutMode::create_only));
+    ItemUpdate readdress;
+    readdress.set["email"] = json::object{{"S", "c@example.com"}};
+    ASSERT_TRUE(store().update_item(kTable, "c-2", readdress));
+    EXPECT_TRUE(store().put_item(kTable, candidate("c-4", "b@example.com"), PutMode::create_only));
+    EXPECT_FALSE(store().put_item(kTable, candidate("c-5", "c@example.com"), PutMode::create_only));
+
+    // Every record so far (2 inserts, 1 remove, 1 insert, 1 modify, 1 insert) is past the
+    // cutoff once the clock moves on; the one written after it stays.
+    clock_.advance(25h);
+    ASSERT_TRUE(store().put_item(kTable, candidate("c-6", "f@example.com"), PutMode::create_only));
+    const std::int64_t cutoff = clock_.now_ms() - std::chrono::milliseconds(24h).count();
+    EXPECT_EQ(store().trim_stream(kTable, cutoff, {}).value(), 6u);
+    const auto records = all_records();
+    ASSERT_EQ(records.size(), 1u);
+    EXPECT_EQ(records[0].keys.at("id").at("S").as_string(), "c-6");
+}
+
 // Protects "a database is never half-migrated": a migration that fails after its first
 // statements (here schema 7's CREATE INDEX, after its DROP INDEX) commits none of them. Row
 // counts miss DDL, so the group commit must still see the failed write as one that changed
