@@ -146,6 +146,11 @@ Result<int> DeliveryWorker::send_due(int limit, std::stop_token stop) {
         Result<std::vector<store::Delivery>> claimed = std::vector<store::Delivery>{};
         if (auto given = take_handed()) {
             claimed->push_back(std::move(*given));
+        } else if (auto due = store_.next_delivery_due_ms();
+                   due && (!*due || **due > clock_.now_ms())) {
+            // Nothing due, seen by a read beside the writer: no claim, whose empty transaction
+            // would queue with every commit for nothing (after each email, most often). A
+            // delivery added meanwhile bumps the signal this thread waits on next.
         } else {
             claimed = store_.claim_due_deliveries(clock_.now_ms(), 1);
         }
