@@ -6,6 +6,7 @@
 // Immutable after compile(); render() is thread-safe.
 
 #include <map>
+#include <memory>
 #include <string>
 #include <variant>
 
@@ -48,9 +49,16 @@ public:
     // rendered subject holds a line break, which no header may.
     Result<RenderedMessage> render(const TemplateValues& values) const;
 
+    // Parsed templates kept for the next render (one pool per template, shared by copies).
+    class ParsedPool;
+
 private:
-    explicit MessageTemplates(TemplateSet set) : set_(std::move(set)) {}
+    MessageTemplates(TemplateSet set, std::shared_ptr<ParsedPool> subject,
+                     std::shared_ptr<ParsedPool> text, std::shared_ptr<ParsedPool> html);
     TemplateSet set_;
+    std::shared_ptr<ParsedPool> subject_;
+    std::shared_ptr<ParsedPool> text_;
+    std::shared_ptr<ParsedPool> html_;
 };
 
 }  // namespace hirestream::mail

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <thread>
+#include <vector>
+
 namespace hirestream::mail {
 namespace {
 
@@ -34,6 +38,40 @@ TEST(MessageTemplates, HtmlEscapesAndTextDoesNot) {
     EXPECT_EQ(m->subject, "<b>Tom & \"Jerry\"</b>");
     EXPECT_EQ(m->text, "<b>Tom & \"Jerry\"</b> http://x/d?a=1&b=2");
     EXPECT_EQ(m->html, "<p>&lt;b&gt;Tom &amp; &quot;Jerry&quot;&lt;/b&gt; http://x/d?a=1&amp;b=2</p>");
+}
+
+// Protects reuse of parsed templates: each render, in a row or from several threads at once,
+// shows its own values and none of an earlier render's (sections included), and a copy of the
+// templates renders as the original.
+TEST(MessageTemplates, RendersAgainAndAtOnceEachWithItsOwnValues) {
+    auto t = MessageTemplates::compile(set("For {{fullname}}", "{{#late}}late {{/late}}{{fullname}}",
+                                           "<i>{{fullname}}</i>"));
+    ASSERT_TRUE(t) << t.error().message;
+    auto expect = [](const MessageTemplates& templates, const std::string& name, bool late) {
+        auto m = templates.render({{"fullname", name}, {"late", late}});
+        if (!m) return ::testing::AssertionFailure() << m.error().message;
+        const std::string text = (late ? "late " : "") + name;
+        if (m->subject != "For " + name || m->text != text || m->html != "<i>" + name + "</i>") {
+            return ::testing::AssertionFailure()
+                   << "got " << m->subject << " | " << m->text << " | " << m->html;
+        }
+        return ::testing::AssertionSuccess();
+    };
+    EXPECT_TRUE(expect(*t, "Ada", true));
+    EXPECT_TRUE(expect(*t, "Bob", false));
+    const MessageTemplates copy = *t;
+    EXPECT_TRUE(expect(copy, "Cy", true));
+    std::vector<std::thread> threads;
+    std::vector<int> failures(4, 0);
+    for (int i = 0; i < 4; ++i) {
+        threads.emplace_back([&, i] {
+            for (int n = 0; n < 200; ++n) {
+                if (!expect(*t, "n" + std::to_string(i * 1000 + n), n % 2 == 0)) ++failures[i];
+            }
+        });
+    }
+    for (auto& th : threads) th.join();
+    EXPECT_EQ(failures, std::vector<int>(4, 0));
 }
 
 // A template that does not parse is refused at compile time, naming its config key.
