@@ -145,9 +145,14 @@ private:
             request.headers.emplace_back(std::move(name), std::string(field.value()));
         }
         request.body = std::move(req.body());
-        beast::error_code peer_error;
-        const auto peer = stream_.socket().remote_endpoint(peer_error);
-        if (!peer_error) request.remote_address = peer.address().to_string();
+        if (remote_address_.empty()) {
+            // Once per connection: the peer of a TCP connection does not change, and asking
+            // is a system call.
+            beast::error_code peer_error;
+            const auto peer = stream_.socket().remote_endpoint(peer_error);
+            if (!peer_error) remote_address_ = peer.address().to_string();
+        }
+        request.remote_address = remote_address_;
         keep_alive_ = req.keep_alive();
         const unsigned version = req.version();
         const bool head = req.method() == bhttp::verb::head;
@@ -327,6 +332,7 @@ private:
     bool keep_alive_ = false;
     bool first_request_ = true;
     std::size_t body_limit_ = 0;  // of the request being read
+    std::string remote_address_;  // the peer's address, looked up at the first request
     std::unique_ptr<std::array<char, 8192>> drain_buffer_;  // while draining only
     std::size_t drain_budget_ = 0;
 };

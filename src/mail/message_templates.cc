@@ -3,6 +3,8 @@
 #include <kainjow/mustache.hpp>
 
 #include <mutex>
+#include <optional>
+#include <utility>
 #include <vector>
 
 namespace hirestream::mail {
@@ -76,6 +78,16 @@ class MessageTemplates::ParsedPool {
 public:
     ParsedPool(std::string text, bool html) : text_(std::move(text)), html_(html) {}
 
+    // Parses the template once, keeping the parse for the first render; the parser's message
+    // when it does not parse.
+    std::optional<std::string> parse_error() {
+        auto tmpl = parse();
+        if (!tmpl->is_valid()) return tmpl->error_message();
+        std::lock_guard lock(mutex_);
+        parsed_.push_back(std::move(tmpl));
+        return std::nullopt;
+    }
+
     Result<std::string> render(const mus::data& data, const std::string& key) {
         if (text_.empty()) return std::string();
         std::unique_ptr<mus::mustache> tmpl;
@@ -86,10 +98,7 @@ public:
                 parsed_.pop_back();
             }
         }
-        if (!tmpl) {
-            tmpl = std::make_unique<mus::mustache>(text_);
-            if (!html_) tmpl->set_custom_escape([](const std::string& s) { return s; });
-        }
+        if (!tmpl) tmpl = parse();
         auto out = tmpl->render(data);
         // One that reported an error keeps it: it is dropped, not reused.
         if (!tmpl->is_valid()) return fail(Errc::invalid_argument, tmpl->error_message(), key);
@@ -99,6 +108,12 @@ public:
     }
 
 private:
+    std::unique_ptr<mus::mustache> parse() const {
+        auto tmpl = std::make_unique<mus::mustache>(text_);
+        if (!html_) tmpl->set_custom_escape([](const std::string& s) { return s; });
+        return tmpl;
+    }
+
     static constexpr std::size_t kKept = 64;  // more senders than this parse again
     const std::string text_;
     const bool html_;
@@ -118,10 +133,13 @@ const std::string& MessageTemplates::default_text() { return kDefaultText; }
 const std::string& MessageTemplates::default_html() { return kDefaultHtml; }
 
 Result<MessageTemplates> MessageTemplates::compile(TemplateSet set) {
-    for (const TemplateSource* source : {&set.subject, &set.text, &set.html}) {
-        mus::mustache tmpl(source->text);
-        if (!tmpl.is_valid()) {
-            return fail(Errc::invalid_argument, tmpl.error_message(), source->key);
+    auto subject = std::make_shared<ParsedPool>(set.subject.text, false);
+    auto text = std::make_shared<ParsedPool>(set.text.text, false);
+    auto html = std::make_shared<ParsedPool>(set.html.text, true);
+    for (auto [pool, source] : {std::pair{subject.get(), &set.subject},
+                                std::pair{text.get(), &set.text}, std::pair{html.get(), &set.html}}) {
+        if (auto error = pool->parse_error()) {
+            return fail(Errc::invalid_argument, *error, source->key);
         }
     }
     if (set.subject.text.empty()) {
@@ -130,9 +148,6 @@ Result<MessageTemplates> MessageTemplates::compile(TemplateSet set) {
     if (set.text.text.empty()) {
         return fail(Errc::invalid_argument, "the text template is empty", set.text.key);
     }
-    auto subject = std::make_shared<ParsedPool>(set.subject.text, false);
-    auto text = std::make_shared<ParsedPool>(set.text.text, false);
-    auto html = std::make_shared<ParsedPool>(set.html.text, true);
     return MessageTemplates(std::move(set), std::move(subject), std::move(text), std::move(html));
 }
 

@@ -46,7 +46,7 @@ public:
     static const std::string& default_html();
 
     // Renders all three. Fails with invalid_argument (field: the template's key) only when a
-    // rendered subject holds a line break, which no header may.
+    // rendered subject holds a line break, which no header may. Not on a moved-from object.
     Result<RenderedMessage> render(const TemplateValues& values) const;
 
     // Parsed templates kept for the next render (one pool per template, shared by copies).

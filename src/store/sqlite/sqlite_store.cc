@@ -808,16 +808,41 @@ Result<void> release_unique_values(Connection& conn, const TableSpec& spec,
 // item stored under `key` before, if any) held, so an item may keep (or swap) its own value.
 Result<void> claim_unique_values(Connection& conn, const TableSpec& spec, const std::string& key,
                                  const Item& item, const Item* old) {
-    // Whether `value` of `attribute` is held by an item other than `key`.
+    // Whether `value` of `attribute` is held by an item other than `key`. An entry whose item
+    // is gone or holds another value (a database changed behind the store's back) is stale: it
+    // is removed and holds nothing. Looked at only when a value is taken, which is rare.
     auto taken = [&](const std::string& attribute, std::string_view value) -> Result<bool> {
-        auto owner = conn.prepare(
-            "SELECT item_key FROM unique_values "
-            "WHERE table_name = ?1 AND attribute = ?2 AND value = ?3");
-        if (!owner) return fail(std::move(owner.error()));
-        STORE_TRY(owner->bind(spec.name, attribute, value));
-        auto row = owner->step();
-        if (!row) return fail(std::move(row.error()));
-        return *row && owner->text(0) != key;
+        std::string holder;
+        {
+            auto owner = conn.prepare(
+                "SELECT item_key FROM unique_values "
+                "WHERE table_name = ?1 AND attribute = ?2 AND value = ?3");
+            if (!owner) return fail(std::move(owner.error()));
+            STORE_TRY(owner->bind(spec.name, attribute, value));
+            auto row = owner->step();
+            if (!row) return fail(std::move(row.error()));
+            if (!*row) return false;
+            holder = owner->text(0);
+        }
+        if (holder == key) return false;
+        auto held = load_item(conn, spec.name, holder);
+        if (!held) return fail(std::move(held.error()));
+        if (*held && unique_value(**held, attribute) == value) return true;
+        auto stale = conn.prepare(
+            "DELETE FROM unique_values WHERE table_name = ?1 AND attribute = ?2 AND value = ?3");
+        if (!stale) return fail(std::move(stale.error()));
+        STORE_TRY(stale->bind(spec.name, attribute, value));
+        STORE_TRY(stale->run());
+        return false;
+    };
+    // Records `value` for `key`; an entry already there is this key's (taken() said so).
+    auto record = [&](const std::string& attribute, std::string_view value) -> Result<int> {
+        auto insert = conn.prepare(
+            "INSERT INTO unique_values (table_name, attribute, value, item_key) "
+            "VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING");
+        if (!insert) return fail(std::move(insert.error()));
+        STORE_TRY(insert->bind(spec.name, attribute, value, key));
+        return insert->run_counting_changes();
     };
     auto conflict = [](const std::string& attribute) {
         return fail(Errc::conflict, attribute + " is already on file", attribute);
@@ -829,18 +854,16 @@ Result<void> claim_unique_values(Connection& conn, const TableSpec& spec, const 
         const std::string& attribute = spec.unique_attributes.front();
         auto value = unique_value(item, attribute);
         if (!value) return {};
-        auto insert = conn.prepare(
-            "INSERT INTO unique_values (table_name, attribute, value, item_key) "
-            "VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING");
-        if (!insert) return fail(std::move(insert.error()));
-        STORE_TRY(insert->bind(spec.name, attribute, *value, key));
-        auto inserted = insert->run_counting_changes();
+        auto inserted = record(attribute, *value);
         if (!inserted) return fail(std::move(inserted.error()));
         if (*inserted > 0) return {};
         auto held = taken(attribute, *value);
         if (!held) return fail(std::move(held.error()));
         if (*held) return conflict(attribute);
-        return {};  // a stale entry under this very key (no item holds it): it stays
+        // Free now (a stale entry gave way), or already this key's.
+        auto again = record(attribute, *value);
+        if (!again) return fail(std::move(again.error()));
+        return {};
     }
     // Otherwise every value is checked before any is written, so a refused write changes
     // nothing.
@@ -855,12 +878,8 @@ Result<void> claim_unique_values(Connection& conn, const TableSpec& spec, const 
     for (const std::string& attribute : spec.unique_attributes) {
         auto value = unique_value(item, attribute);
         if (!value) continue;
-        auto insert = conn.prepare(
-            "INSERT INTO unique_values (table_name, attribute, value, item_key) "
-            "VALUES (?1, ?2, ?3, ?4)");
-        if (!insert) return fail(std::move(insert.error()));
-        STORE_TRY(insert->bind(spec.name, attribute, *value, key));
-        STORE_TRY(insert->run());
+        auto inserted = record(attribute, *value);
+        if (!inserted) return fail(std::move(inserted.error()));
     }
     return {};
 }
@@ -1952,6 +1971,9 @@ Result<std::uint64_t> SqliteStore::trim_stream(const std::string& table, std::in
     // Small transactions: a day's worth of records deleted at once would hold the write lock
     // (and every POST) for seconds.
     constexpr int kChunk = 1000;
+    // How far ahead of the clock a record's stamp may be and still end the old records.
+    constexpr std::int64_t kFutureStampSlackMs = 60'000;
+    const std::int64_t now_ms = impl_->clock.now_ms();
     std::uint64_t total = 0;
     for (int shard = 0; shard < shards; ++shard) {
         // At most the consumers' bound, and below the shard's first record created at or after
@@ -1960,7 +1982,9 @@ Result<std::uint64_t> SqliteStore::trim_stream(const std::string& table, std::in
         // bound), as does each delete below. A condition on age alone would walk every record
         // of the shard, newer ones too, with the writer held (at 3 million records, a second
         // per shard, every pass). A record after the cut that is older than the cutoff (the
-        // clock stepped back) stays: a later pass takes it.
+        // clock stepped back) stays: a later pass takes it. A record stamped well ahead of the
+        // clock (written while the clock ran fast) is not the cut, or the shard's trim would
+        // wait until real time caught up with its stamp; the delete's own age test keeps it.
         std::int64_t below = std::numeric_limits<std::int64_t>::max();
         if (!trim_up_to.empty()) {
             const auto bound = clamp_to_int64(trim_up_to[static_cast<std::size_t>(shard)]);
@@ -1972,9 +1996,10 @@ Result<std::uint64_t> SqliteStore::trim_stream(const std::string& table, std::in
             auto first_new = (*reader)->prepare(
                 "SELECT sequence FROM stream_records INDEXED BY stream_records_by_shard "
                 "WHERE table_name = ?1 AND shard = ?2 AND sequence < ?3 AND created_ms >= ?4 "
-                "ORDER BY sequence LIMIT 1");
+                "AND created_ms <= ?5 ORDER BY sequence LIMIT 1");
             if (!first_new) return fail(std::move(first_new.error()));
-            STORE_TRY(first_new->bind(table, shard, below, before_ms));
+            STORE_TRY(first_new->bind(table, shard, below, before_ms,
+                                      std::max(before_ms, now_ms) + kFutureStampSlackMs));
             auto row = first_new->step();
             if (!row) return fail(std::move(row.error()));
             if (*row) below = first_new->int64(0);

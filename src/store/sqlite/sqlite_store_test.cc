@@ -496,6 +496,63 @@ TEST_F(SqliteStoreTest, UniqueValueIsReleasedOnDeleteAndUpdate) {
     EXPECT_TRUE(store().put_item(kTable, candidate("c-4", "b@example.com"), PutMode::create_only));
 }
 
+// Protects a unique value against an index changed behind the store's back: an entry whose
+// item is gone, or whose item now holds another value, gives way to the item that asks for the
+// value (on the one-attribute insert and on the path that checks every attribute first).
+TEST_F(SqliteStoreTest, AStaleUniqueEntryGivesWayToTheNextItem) {
+    ASSERT_TRUE(store().ensure_table(spec()));
+    ASSERT_TRUE(store().put_item(kTable, candidate("c-1", "a@example.com"), PutMode::create_only));
+    store_.reset();
+    ASSERT_TRUE(exec_on_file(
+        "INSERT INTO unique_values (table_name, attribute, value, item_key) VALUES "
+        "('candidates-test', 'email', 'ghost@example.com', 'gone'), "
+        "('candidates-test', 'email', 'moved@example.com', 'c-1')"));
+    reopen();
+    ASSERT_TRUE(store().ensure_table(spec()));
+    auto first = store().put_item(kTable, candidate("c-2", "ghost@example.com"),
+                                  PutMode::create_only);
+    EXPECT_TRUE(first) << first.error().message;
+    auto second = store().put_item(kTable, candidate("c-3", "moved@example.com"), PutMode::upsert);
+    EXPECT_TRUE(second) << second.error().message;
+    // Each now holds its value for real.
+    EXPECT_FALSE(store().put_item(kTable, candidate("c-4", "ghost@example.com"),
+                                  PutMode::create_only));
+    EXPECT_FALSE(store().put_item(kTable, candidate("c-4", "moved@example.com"),
+                                  PutMode::create_only));
+    EXPECT_FALSE(store().put_item(kTable, candidate("c-4", "a@example.com"),
+                                  PutMode::create_only));
+}
+
+// Protects a table with two unique attributes: an update that changes one of them releases
+// only that value, and the item keeps the other.
+TEST_F(SqliteStoreTest, AnUpdateMovesOneOfTwoUniqueValues) {
+    TableSpec two = spec();
+    two.unique_attributes.push_back("phone");
+    ASSERT_TRUE(store().ensure_table(two));
+    auto with_phone = [](const std::string& id, const std::string& email,
+                         const std::string& phone) {
+        Item item = candidate(id, email);
+        item.set_string("phone", phone);
+        return item;
+    };
+    ASSERT_TRUE(store().put_item(kTable, with_phone("c-1", "a@example.com", "111"),
+                                 PutMode::create_only));
+    ItemUpdate readdress;
+    readdress.set["email"] = json::object{{"S", "b@example.com"}};
+    auto updated = store().update_item(kTable, "c-1", readdress);
+    ASSERT_TRUE(updated) << updated.error().message;
+    EXPECT_TRUE(store().put_item(kTable, with_phone("c-2", "a@example.com", "222"),
+                                 PutMode::create_only));
+    auto email_taken = store().put_item(kTable, with_phone("c-3", "b@example.com", "333"),
+                                        PutMode::create_only);
+    ASSERT_FALSE(email_taken);
+    EXPECT_EQ(email_taken.error().field, "email");
+    auto phone_taken = store().put_item(kTable, with_phone("c-3", "c@example.com", "111"),
+                                        PutMode::create_only);
+    ASSERT_FALSE(phone_taken);
+    EXPECT_EQ(phone_taken.error().field, "phone");
+}
+
 // Protects that an item never conflicts with itself when upserted or updated.
 TEST_F(SqliteStoreTest, UpsertAndUpdateKeepTheItemsOwnUniqueValue) {
     ASSERT_TRUE(store().ensure_table(spec()));
@@ -727,6 +784,31 @@ TEST_F(SqliteStoreTest, TrimStopsAtTheFirstRecordNewerThanTheCutoff) {
     // Once "new" is old too, both go.
     EXPECT_EQ(store().trim_stream(kTable, start + 20'000, {}).value(), 2u);
     EXPECT_TRUE(keys().empty());
+}
+
+// Protects retention after a clock that ran fast was corrected: a record stamped far ahead of
+// the clock does not hold back the trim of the old records written after it (it stays until
+// it is old itself).
+TEST_F(SqliteStoreTest, ARecordStampedAheadOfTheClockDoesNotHoldBackTheTrim) {
+    auto one_shard = spec();
+    one_shard.shard_count = 1;
+    ASSERT_TRUE(store().ensure_table(one_shard));
+    const auto start = clock_.now_ms();
+    ASSERT_TRUE(store().put_item(kTable, candidate("old-1"), PutMode::create_only));
+    clock_.set_ms(start + std::chrono::milliseconds(100 * 24h).count());  // ran fast
+    ASSERT_TRUE(store().put_item(kTable, candidate("future"), PutMode::create_only));
+    clock_.set_ms(start + 1'000);  // corrected
+    ASSERT_TRUE(store().put_item(kTable, candidate("old-2"), PutMode::create_only));
+    clock_.set_ms(start + std::chrono::milliseconds(25h).count());
+    ASSERT_TRUE(store().put_item(kTable, candidate("fresh"), PutMode::create_only));
+
+    const std::int64_t cutoff = clock_.now_ms() - std::chrono::milliseconds(24h).count();
+    auto trimmed = store().trim_stream(kTable, cutoff, {});
+    ASSERT_TRUE(trimmed) << trimmed.error().message;
+    EXPECT_EQ(*trimmed, 2u);
+    std::vector<std::string> keys;
+    for (const auto& r : all_records(1)) keys.emplace_back(r.keys.at("id").at("S").as_string());
+    EXPECT_EQ(keys, (std::vector<std::string>{"future", "fresh"}));
 }
 
 // Retention never removes a record a consumer has not handled: with per-shard bounds, only
