@@ -133,7 +133,7 @@ std::chrono::milliseconds DeliveryWorker::backoff(int attempts) const {
     return std::chrono::milliseconds(ms);
 }
 
-Result<int> DeliveryWorker::send_due(int limit, std::stop_token stop) {
+Result<int> DeliveryWorker::send_due(int limit, std::stop_token stop, NothingDue* nothing_due) {
     // The last email's outcome, committing while the next email is claimed: the claim is asked
     // for after it, so the two share a commit (or the outcome's comes first), and an email
     // costs one wait for the disk instead of two. It is settled before the next send.
@@ -151,6 +151,7 @@ Result<int> DeliveryWorker::send_due(int limit, std::stop_token stop) {
             // Nothing due, seen by a read beside the writer: no claim, whose empty transaction
             // would queue with every commit for nothing (after each email, most often). A
             // delivery added meanwhile bumps the signal this thread waits on next.
+            if (nothing_due != nullptr) *nothing_due = {true, *due};
         } else {
             claimed = store_.claim_due_deliveries(clock_.now_ms(), 1);
         }
@@ -367,7 +368,8 @@ void DeliveryWorker::run(std::stop_token stop) {
         const auto seen = signal.version();
         // Claimed one at a time (a delivery is SENDING only while it is really in flight, so a
         // crash leaves as few as possible to requeue), many in a row.
-        auto handled = send_due(kSendsPerRound, stop);
+        NothingDue nothing_due;
+        auto handled = send_due(kSendsPerRound, stop, &nothing_due);
         if (!handled) {
             ++failures;
             spdlog::warn("delivery queue unavailable error=\"{}\"", handled.error().message);
@@ -375,7 +377,9 @@ void DeliveryWorker::run(std::stop_token stop) {
             continue;
         }
         failures = 0;
-        if (*handled > 0) continue;
+        // A round that ran out of work has just read when the next is due: no second round
+        // (and read) to learn it again. A delivery added since `seen` ends the wait at once.
+        if (*handled > 0 && !nothing_due.seen) continue;
         // Sleep until the next retry is due, a new delivery is signalled, or the safety net;
         // while throttled, until the limits allow the next message.
         if (const auto throttled = limiter_.wait_ms(); throttled > 0) {
@@ -386,8 +390,12 @@ void DeliveryWorker::run(std::stop_token stop) {
             continue;
         }
         auto wait = options_.idle_wait;
-        if (auto due = store_.next_delivery_due_ms(); due && *due) {
-            const auto until = std::chrono::milliseconds(**due - clock_.now_ms());
+        std::optional<std::int64_t> due_ms = nothing_due.next_due_ms;
+        if (!nothing_due.seen) {
+            if (auto due = store_.next_delivery_due_ms(); due) due_ms = *due;
+        }
+        if (due_ms) {
+            const auto until = std::chrono::milliseconds(*due_ms - clock_.now_ms());
             wait = std::clamp(until, std::chrono::milliseconds(1), options_.idle_wait);
         }
         // Counted idle while waiting: reserve() promises this thread to a function's commit,

@@ -82,9 +82,18 @@ public:
     Result<void> start();
     void stop();
 
+    // What a round of send_due() read when it stopped because nothing was due: the earliest
+    // time a delivery falls due (none queued: empty), so the caller waits without reading it
+    // again.
+    struct NothingDue {
+        bool seen = false;
+        std::optional<std::int64_t> next_due_ms;
+    };
+
     // Claims and sends what is due now, on the caller's thread, as far as the sending limits
-    // allow, until `stop` is requested. Returns how many were handled.
-    Result<int> send_due(int limit, std::stop_token stop = {});
+    // allow, until `stop` is requested. Returns how many were handled; `nothing_due`, when
+    // given, is filled if the round ended for want of a due delivery.
+    Result<int> send_due(int limit, std::stop_token stop = {}, NothingDue* nothing_due = nullptr);
 
 
     // The retry delay after `attempts` failed attempts, before jitter.
