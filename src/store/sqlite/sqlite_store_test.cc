@@ -113,6 +113,15 @@ protected:
         return out;
     }
 
+    // The item keys of all_records(), in sequence order.
+    std::vector<std::string> record_ids(int shard_count = 4) {
+        std::vector<std::string> out;
+        for (const auto& r : all_records(shard_count)) {
+            out.emplace_back(r.keys.at("id").at("S").as_string());
+        }
+        return out;
+    }
+
     fs::path dir_;
     ManualClock clock_{1'780'000'000'000};
     std::unique_ptr<SqliteStore> store_;
@@ -773,17 +782,10 @@ TEST_F(SqliteStoreTest, TrimStopsAtTheFirstRecordNewerThanTheCutoff) {
     auto trimmed = store().trim_stream(kTable, start + 5'000, {});
     ASSERT_TRUE(trimmed) << trimmed.error().message;
     EXPECT_EQ(*trimmed, 1u);
-    auto keys = [&] {
-        std::vector<std::string> out;
-        for (const auto& r : all_records(1)) {
-            out.emplace_back(r.keys.at("id").at("S").as_string());
-        }
-        return out;
-    };
-    EXPECT_EQ(keys(), (std::vector<std::string>{"new", "stepped-back"}));
+    EXPECT_EQ(record_ids(1), (std::vector<std::string>{"new", "stepped-back"}));
     // Once "new" is old too, both go.
     EXPECT_EQ(store().trim_stream(kTable, start + 20'000, {}).value(), 2u);
-    EXPECT_TRUE(keys().empty());
+    EXPECT_TRUE(record_ids(1).empty());
 }
 
 // Protects retention after a clock that ran fast was corrected: a record stamped far ahead of
@@ -806,9 +808,7 @@ TEST_F(SqliteStoreTest, ARecordStampedAheadOfTheClockDoesNotHoldBackTheTrim) {
     auto trimmed = store().trim_stream(kTable, cutoff, {});
     ASSERT_TRUE(trimmed) << trimmed.error().message;
     EXPECT_EQ(*trimmed, 2u);
-    std::vector<std::string> keys;
-    for (const auto& r : all_records(1)) keys.emplace_back(r.keys.at("id").at("S").as_string());
-    EXPECT_EQ(keys, (std::vector<std::string>{"future", "fresh"}));
+    EXPECT_EQ(record_ids(1), (std::vector<std::string>{"future", "fresh"}));
 }
 
 // Retention never removes a record a consumer has not handled: with per-shard bounds, only
