@@ -1,6 +1,5 @@
-// SMTP server replies: the reply text kept per connection, fed in chunks of any size (libcurl
-// hands over whole lines; a hostile or broken server decides what a line is), and the
-// bad-mailbox test on it.
+// SMTP server replies: the reply text kept for logs and the UI, fed in chunks of any size (a
+// hostile or broken server decides what a line is), and the bad-mailbox test on it.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>

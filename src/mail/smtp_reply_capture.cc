@@ -2,16 +2,8 @@
 
 namespace hirestream::mail {
 
-void SmtpReplyCapture::reset() {
-    text_.clear();
-    complete_ = true;
-    frozen_ = false;
-}
-
-void SmtpReplyCapture::freeze() { frozen_ = true; }
-
 void SmtpReplyCapture::add(std::string_view data) {
-    while (!frozen_ && !data.empty()) {
+    while (!data.empty()) {
         const std::size_t eol = data.find('\n');
         std::string_view line = data.substr(0, eol);
         data = eol == std::string_view::npos ? std::string_view() : data.substr(eol + 1);

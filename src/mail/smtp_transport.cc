@@ -1,7 +1,8 @@
 #include "mail/smtp_transport.h"
 
-#include <curl/curl.h>
 #include <fmt/format.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -11,13 +12,12 @@
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
-#include "mail/smtp_reply_capture.h"
+#include "mail/smtp_session.h"
 
 namespace hirestream::mail {
 namespace {
@@ -25,18 +25,6 @@ namespace {
 using SteadyClock = std::chrono::steady_clock;
 
 constexpr int kMaxPoolSize = 64;
-
-void init_curl_once() {
-    // curl_global_init is not thread-safe and must run before any other curl call. It is never
-    // paired with curl_global_cleanup: other libraries in the process may share libcurl, and
-    // process exit releases everything anyway.
-    static std::once_flag once;
-    std::call_once(once, [] {
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-            throw std::runtime_error("curl_global_init failed");
-        }
-    });
-}
 
 int hex_value(char c) {
     if (c >= '0' && c <= '9') return c - '0';
@@ -87,80 +75,15 @@ std::string host_for_url(const std::string& host) {
 
 std::string_view scheme_of(SmtpTls tls) { return tls == SmtpTls::implicit ? "smtps" : "smtp"; }
 
-// An SMTP envelope address we pass to libcurl. CR or LF would let a value inject SMTP commands
-// (RFC 5321 2.3.8: commands end at CRLF); angle brackets and spaces would break the path syntax
-// of MAIL FROM / RCPT TO (RFC 5321 4.1.2).
+// An SMTP envelope address we put in MAIL FROM or RCPT TO. CR or LF would let a value inject SMTP
+// commands (RFC 5321 2.3.8: commands end at CRLF); angle brackets and spaces would break the path
+// syntax of MAIL FROM / RCPT TO (RFC 5321 4.1.2).
 bool is_envelope_address(std::string_view address) {
     return address.size() <= 254 && std::all_of(address.begin(), address.end(), [](char c) {
                const auto u = static_cast<unsigned char>(c);
                return u > 0x20 && u < 0x7f && c != '<' && c != '>';
            });
 }
-
-// One pooled connection: a curl easy handle (which keeps its SMTP connection open between
-// transfers) and the buffers libcurl writes into during a transfer.
-struct Connection {
-    CURL* easy = nullptr;
-    std::array<char, CURL_ERROR_SIZE> error{};
-    SmtpReplyCapture reply;
-
-    Connection() = default;
-    Connection(const Connection&) = delete;
-    Connection& operator=(const Connection&) = delete;
-    // curl_easy_cleanup closes the cached connection, politely with QUIT when it is still
-    // usable (bounded by the handle's server-response timeout).
-    ~Connection() {
-        if (easy != nullptr) curl_easy_cleanup(easy);
-    }
-};
-
-struct Upload {
-    const std::string* data = nullptr;
-    std::size_t offset = 0;
-};
-
-// CURLOPT_READFUNCTION: hands the message to libcurl, which dot-stuffs it and appends the
-// final "." line itself (RFC 5321 4.5.2).
-std::size_t read_upload(char* buffer, std::size_t size, std::size_t count, void* user) {
-    auto* upload = static_cast<Upload*>(user);
-    const std::size_t n = std::min(size * count, upload->data->size() - upload->offset);
-    // NOLINTNEXTLINE(bugprone-not-null-terminated-result): raw message bytes, not a C string
-    std::memcpy(buffer, upload->data->data() + upload->offset, n);
-    upload->offset += n;
-    return n;
-}
-
-// CURLOPT_DEBUGFUNCTION: keeps server reply lines. Of the client's lines
-// (CURLINFO_HEADER_OUT) only QUIT is recognized; none is stored, since AUTH carries the
-// credentials.
-int on_debug(CURL* /*easy*/, curl_infotype type, char* data, std::size_t size, void* user) {
-    auto* reply = static_cast<SmtpReplyCapture*>(user);
-    try {
-        if (type == CURLINFO_HEADER_IN) {
-            reply->add(std::string_view(data, size));
-        } else if (type == CURLINFO_HEADER_OUT &&
-                   std::string_view(data, size).starts_with("QUIT")) {
-            reply->freeze();
-        }
-    } catch (...) {
-        // Out of memory while keeping diagnostics: never let an exception cross into C.
-    }
-    return 0;
-}
-
-struct CurlSlist {
-    curl_slist* list = nullptr;
-    CurlSlist() = default;
-    CurlSlist(const CurlSlist&) = delete;
-    CurlSlist& operator=(const CurlSlist&) = delete;
-    ~CurlSlist() { curl_slist_free_all(list); }
-    bool append(const std::string& value) {
-        curl_slist* next = curl_slist_append(list, value.c_str());
-        if (next == nullptr) return false;
-        list = next;
-        return true;
-    }
-};
 
 void replace_all(std::string& text, std::string_view what, std::string_view with) {
     if (what.empty()) return;
@@ -276,121 +199,83 @@ Result<SmtpOptions> parse_smtp_url(const std::string& url) {
     return options;
 }
 
+namespace {
+
+struct SslCtxFree {
+    void operator()(SSL_CTX* ctx) const { SSL_CTX_free(ctx); }
+};
+
+// The TLS settings every connection shares. Returns an empty text, or why TLS cannot work.
+std::string make_tls_context(const SmtpOptions& options,
+                             std::unique_ptr<SSL_CTX, SslCtxFree>& out) {
+    ERR_clear_error();
+    std::unique_ptr<SSL_CTX, SslCtxFree> ctx(SSL_CTX_new(TLS_client_method()));
+    if (ctx == nullptr) return "TLS setup failed: " + take_openssl_error();
+    // TLS 1.0 and 1.1 are deprecated (RFC 8996).
+    SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
+    if (options.verify_peer) {
+        SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
+        const int loaded =
+            options.ca_file.empty()
+                ? SSL_CTX_set_default_verify_paths(ctx.get())
+                : SSL_CTX_load_verify_locations(ctx.get(), options.ca_file.c_str(), nullptr);
+        if (loaded != 1) {
+            const std::string why = take_openssl_error();
+            out = std::move(ctx);
+            return options.ca_file.empty() ? "cannot load the system's CA certificates: " + why
+                                           : fmt::format("cannot load CA certificates from {}: {}",
+                                                         options.ca_file, why);
+        }
+    } else {
+        SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_NONE, nullptr);
+    }
+    out = std::move(ctx);
+    return {};
+}
+
+}  // namespace
+
 struct SmtpTransport::Impl {
     SmtpOptions options;
-    std::string url;  // smtp(s)://host:port/<helo name>: libcurl sends the path in EHLO
+    std::unique_ptr<SSL_CTX, SslCtxFree> tls;  // null without TLS
+    std::string tls_error;  // non-empty: TLS cannot be set up, and every send says why
 
     std::mutex pool_mutex;
     std::condition_variable pool_freed;
-    std::vector<std::unique_ptr<Connection>> idle;  // guarded by pool_mutex
-    int open = 0;  // connections in existence, idle or in use; guarded by pool_mutex
+    // Open connections last, most recently used at the back; closed ones first.
+    std::vector<std::unique_ptr<SmtpSession>> idle;  // guarded by pool_mutex
+    int sessions = 0;  // connections in existence, idle or in use; guarded by pool_mutex
 
     // Waits until a pooled connection is free or a new one may be made. Returns nullptr when
-    // the deadline passed first or curl_easy_init failed.
-    std::unique_ptr<Connection> acquire(SteadyClock::time_point deadline) {
-        {
-            std::unique_lock lock(pool_mutex);
-            if (!pool_freed.wait_until(lock, deadline,
-                                       [&] { return !idle.empty() || open < options.pool_size; })) {
-                return nullptr;
-            }
-            if (!idle.empty()) {
-                // Most recently used first: its connection is the least likely to have been
-                // closed by the server's idle timeout.
-                std::unique_ptr<Connection> connection = std::move(idle.back());
-                idle.pop_back();
-                return connection;
-            }
-            ++open;
-        }
-        auto connection = std::make_unique<Connection>();
-        connection->easy = curl_easy_init();
-        if (connection->easy == nullptr) {
-            release(nullptr);
+    // the deadline passed first.
+    std::unique_ptr<SmtpSession> acquire(SteadyClock::time_point deadline) {
+        std::unique_lock lock(pool_mutex);
+        if (!pool_freed.wait_until(lock, deadline,
+                                   [&] { return !idle.empty() || sessions < options.pool_size; })) {
             return nullptr;
         }
-        return connection;
+        if (!idle.empty()) {
+            // Most recently used first: the least likely to have been closed by the server's
+            // idle timeout.
+            std::unique_ptr<SmtpSession> session = std::move(idle.back());
+            idle.pop_back();
+            return session;
+        }
+        ++sessions;
+        lock.unlock();
+        return std::make_unique<SmtpSession>(options, tls.get());
     }
 
-    // Returns a connection to the pool; nullptr (or a connection that failed) is dropped, which
-    // frees its slot for a fresh one.
-    void release(std::unique_ptr<Connection> connection) {
+    void release(std::unique_ptr<SmtpSession> session) {
         {
             std::lock_guard lock(pool_mutex);
-            if (connection != nullptr) {
-                idle.push_back(std::move(connection));
+            if (session->is_open()) {
+                idle.push_back(std::move(session));
             } else {
-                --open;
+                idle.insert(idle.begin(), std::move(session));
             }
         }
         pool_freed.notify_one();
-    }
-
-    void configure(Connection& connection, const std::string& mail_from, const CurlSlist& rcpts,
-                   Upload& upload, SteadyClock::time_point deadline) const {
-        CURL* easy = connection.easy;
-        const SmtpOptions& o = options;
-        curl_easy_setopt(easy, CURLOPT_URL, url.c_str());
-#if LIBCURL_VERSION_NUM >= 0x075500
-        curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-#endif
-        curl_easy_setopt(easy, CURLOPT_MAIL_FROM, mail_from.c_str());
-        curl_easy_setopt(easy, CURLOPT_MAIL_RCPT, rcpts.list);
-        curl_easy_setopt(easy, CURLOPT_UPLOAD, 1L);
-        curl_easy_setopt(easy, CURLOPT_READFUNCTION, read_upload);
-        curl_easy_setopt(easy, CURLOPT_READDATA, &upload);
-        // Lets libcurl announce SIZE= (RFC 1870) so an oversized message is refused up front.
-        curl_easy_setopt(easy, CURLOPT_INFILESIZE_LARGE,
-                         static_cast<curl_off_t>(upload.data->size()));
-
-        // STARTTLS is required, not opportunistic: CURLUSESSL_TRY would fall back to plain text
-        // when a man in the middle strips the STARTTLS capability (RFC 3207 6).
-        curl_easy_setopt(easy, CURLOPT_USE_SSL,
-                         o.tls == SmtpTls::starttls ? static_cast<long>(CURLUSESSL_ALL)
-                                                    : static_cast<long>(CURLUSESSL_NONE));
-        if (!o.ca_file.empty()) curl_easy_setopt(easy, CURLOPT_CAINFO, o.ca_file.c_str());
-        curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, o.verify_peer ? 1L : 0L);
-        curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, o.verify_peer ? 2L : 0L);
-        if (!o.username.empty()) {
-            curl_easy_setopt(easy, CURLOPT_USERNAME, o.username.c_str());
-            curl_easy_setopt(easy, CURLOPT_PASSWORD, o.password.c_str());
-            if (!o.auth_mechanism.empty()) {
-                // RFC 4954 mechanism names; libcurl then uses that one only (RFC 5092 URL
-                // options "AUTH=<mech>").
-                // libcurl copies string options, so a local string is enough.
-                const std::string login_options = "AUTH=" + o.auth_mechanism;
-                curl_easy_setopt(easy, CURLOPT_LOGIN_OPTIONS, login_options.c_str());
-            }
-        }
-
-        // libcurl's server-response timeout defaults to 120 s, and a hung relay was seen to hold
-        // a send that long: every step gets an explicit bound.
-        curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(o.connect_timeout_ms));
-#if LIBCURL_VERSION_NUM >= 0x080600
-        curl_easy_setopt(easy, CURLOPT_SERVER_RESPONSE_TIMEOUT_MS,
-                         static_cast<long>(o.response_timeout_ms));
-#else
-        curl_easy_setopt(easy, CURLOPT_SERVER_RESPONSE_TIMEOUT,
-                         static_cast<long>(std::max(1, (o.response_timeout_ms + 999) / 1000)));
-#endif
-        // The message's whole budget, less what was spent waiting for a pooled connection.
-        const auto left =
-            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now());
-        curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS,
-                         static_cast<long>(std::max<std::int64_t>(1, left.count())));
-        // Signals cannot time out name resolution in a multi-threaded process; libcurl's
-        // threaded resolver honours the timeouts without them.
-        curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
-        // Each SMTP command waits for its reply: Nagle would add a delay to every round trip.
-        curl_easy_setopt(easy, CURLOPT_TCP_NODELAY, 1L);
-
-        connection.error[0] = '\0';
-        connection.reply.reset();
-        curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, connection.error.data());
-        // VERBOSE only routes protocol lines to on_debug; nothing is printed.
-        curl_easy_setopt(easy, CURLOPT_DEBUGFUNCTION, on_debug);
-        curl_easy_setopt(easy, CURLOPT_DEBUGDATA, &connection.reply);
-        curl_easy_setopt(easy, CURLOPT_VERBOSE, 1L);
     }
 
     // Never lets the password reach a detail string, whatever a server chose to echo. A very
@@ -402,17 +287,16 @@ struct SmtpTransport::Impl {
 };
 
 SmtpTransport::SmtpTransport(SmtpOptions options) : impl_(std::make_unique<Impl>()) {
-    init_curl_once();
     const SmtpOptions defaults;
     options.pool_size = std::clamp(options.pool_size, 1, kMaxPoolSize);
-    // To libcurl 0 means "no limit" (or 300 s to connect): never what a caller meant.
+    // 0 or less would mean no bound at all: never what a caller meant.
     if (options.connect_timeout_ms <= 0) options.connect_timeout_ms = defaults.connect_timeout_ms;
     if (options.response_timeout_ms <= 0) {
         options.response_timeout_ms = defaults.response_timeout_ms;
     }
     if (options.total_timeout_ms <= 0) options.total_timeout_ms = defaults.total_timeout_ms;
-    // The EHLO argument travels as the URL path: a domain or an address literal (RFC 5321
-    // 4.1.1.1). Anything else would garble the URL or the command.
+    // The EHLO argument: a domain or an address literal (RFC 5321 4.1.1.1). Anything else
+    // would garble the command.
     const bool helo_ok =
         !options.helo_name.empty() && options.helo_name.size() <= 255 &&
         std::all_of(options.helo_name.begin(), options.helo_name.end(), [](char c) {
@@ -423,15 +307,19 @@ SmtpTransport::SmtpTransport(SmtpOptions options) : impl_(std::make_unique<Impl>
         spdlog::warn("smtp helo_name is not a domain; using \"{}\"", defaults.helo_name);
         options.helo_name = defaults.helo_name;
     }
-    impl_->url = fmt::format("{}://{}:{}/{}", scheme_of(options.tls), host_for_url(options.host),
-                             options.port, options.helo_name);
+    if (options.tls != SmtpTls::none) {
+        impl_->tls_error = make_tls_context(options, impl_->tls);
+        if (!impl_->tls_error.empty()) spdlog::error("smtp: {}", impl_->tls_error);
+    }
     impl_->options = std::move(options);
 }
 
 SmtpTransport::~SmtpTransport() {
-    // Idle connections close with QUIT here. Sends still running would be an owner's bug: the
-    // owner stops its senders first.
+    // Idle connections close with QUIT, each waiting briefly for the reply. Sends still running
+    // would be an owner's bug: the owner stops its senders first.
     std::lock_guard lock(impl_->pool_mutex);
+    const auto wait = std::chrono::milliseconds(std::min(impl_->options.response_timeout_ms, 2000));
+    for (const std::unique_ptr<SmtpSession>& session : impl_->idle) session->quit(wait);
     impl_->idle.clear();
 }
 
@@ -446,71 +334,64 @@ SendOutcome SmtpTransport::send(const Envelope& envelope, const std::string& mim
     if (!is_envelope_address(envelope.mail_from)) {
         return SendOutcome{Kind::permanent, 0, "invalid MAIL FROM address"};
     }
-    CurlSlist rcpts;
     for (const std::string& recipient : envelope.recipients) {
         if (recipient.empty() || !is_envelope_address(recipient)) {
             return SendOutcome{Kind::permanent, 0, "invalid recipient address"};
         }
-        if (!rcpts.append("<" + recipient + ">")) {
-            return SendOutcome{Kind::transient, 0, "out of memory"};
-        }
     }
-    const std::string mail_from = "<" + envelope.mail_from + ">";
+    if (!impl_->tls_error.empty()) return SendOutcome{Kind::transient, 0, impl_->tls_error};
 
     const auto deadline = SteadyClock::now() + std::chrono::milliseconds(options.total_timeout_ms);
-    std::unique_ptr<Connection> connection = impl_->acquire(deadline);
-    if (connection == nullptr) {
+    std::unique_ptr<SmtpSession> session = impl_->acquire(deadline);
+    if (session == nullptr) {
         return SendOutcome{
             Kind::transient, 0,
             fmt::format("no SMTP connection free within {} ms", options.total_timeout_ms)};
     }
 
-    Upload upload{&mime, 0};
-    impl_->configure(*connection, mail_from, rcpts, upload, deadline);
-    const CURLcode result = curl_easy_perform(connection->easy);
-    long code = 0;
-    curl_easy_getinfo(connection->easy, CURLINFO_RESPONSE_CODE, &code);
-    // Drop pointers into this call's stack frame.
-    curl_easy_setopt(connection->easy, CURLOPT_MAIL_RCPT, static_cast<curl_slist*>(nullptr));
-    curl_easy_setopt(connection->easy, CURLOPT_READDATA, static_cast<void*>(nullptr));
+    SmtpStep step;
+    // One retry, only when a reused connection turned out dead before the server answered
+    // anything: the message cannot have been taken, so sending it again risks no duplicate.
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        // A 421 or a close that came while the connection sat idle (RFC 5321 3.8).
+        if (session->is_open() && session->went_away()) session->close();
+        step = session->is_open() ? SmtpStep{} : session->open(deadline);
+        if (step.ok())
+            step = session->send(envelope.mail_from, envelope.recipients, mime, deadline);
+        if (!step.stale) break;
+        spdlog::debug("smtp: a reused connection was gone ({}); sending again on a new one",
+                      step.text);
+        session->close();
+    }
 
     SendOutcome outcome;
-    outcome.reply_code = static_cast<int>(code);
-    const std::string& reply = connection->reply.text();
-    if (result == CURLE_OK) {
+    outcome.reply_code = step.code;
+    if (step.ok()) {
         outcome.kind = Kind::sent;
         // The final reply to DATA, often with the relay's queue id ("250 2.0.0 Ok: queued as X").
-        outcome.detail = reply.empty() ? std::to_string(code) : reply;
-        impl_->release(std::move(connection));
+        outcome.detail = std::move(step.text);
+    } else if (step.kind == SmtpStep::Kind::refused && step.authentication) {
+        // 535 and friends (RFC 4954 6) are about our credentials, not this message: transient,
+        // so deliveries resume once the operator fixes the configuration.
+        outcome.kind = Kind::transient;
+        outcome.detail = fmt::format("{} (SMTP authentication failed)", step.text);
+    } else if (step.kind == SmtpStep::Kind::refused && !step.session) {
+        // RFC 5321 4.2.1: 5yz is a permanent failure, 4yz a transient one.
+        outcome.kind = step.code >= 500 && step.code < 600 ? Kind::permanent : Kind::transient;
+        outcome.detail = std::move(step.text);
     } else {
-        const std::string curl_text =
-            connection->error[0] != '\0' ? connection->error.data() : curl_easy_strerror(result);
-        const bool server_refused = code >= 400 && code < 600;
-        if (server_refused && result == CURLE_LOGIN_DENIED) {
-            // 535 and friends (RFC 4954 6) are about our credentials, not this message: transient,
-            // so deliveries resume once the operator fixes the configuration.
-            outcome.kind = Kind::transient;
-            outcome.detail = fmt::format("{} (SMTP authentication failed)",
-                                         reply.empty() ? std::to_string(code) : reply);
-        } else if (server_refused) {
-            // RFC 5321 4.2.1: 5yz is a permanent failure, 4yz a transient one.
-            outcome.kind = code >= 500 ? Kind::permanent : Kind::transient;
-            outcome.detail = reply.starts_with(std::to_string(code))
-                                 ? reply
-                                 : fmt::format("{} {}", code, curl_text);
-        } else {
-            // No SMTP verdict: refused or dropped connection, timeout, TLS failure. The last
-            // code seen (a 354 before a dropped DATA, say) decided nothing, so none is reported.
-            outcome.kind = Kind::transient;
-            outcome.reply_code = 0;
-            outcome.detail = fmt::format("{} (curl error {})", curl_text, static_cast<int>(result));
-        }
-        // A failed transfer can leave the SMTP session mid-transaction (after a refused RCPT
-        // the server still holds our MAIL FROM; RFC 5321 4.1.4), so the handle and any
-        // connection it cached are thrown away rather than reused.
-        connection.reset();
-        impl_->release(nullptr);
+        // No verdict on this message: the relay refused the connection itself (a 554 greeting,
+        // a refused STARTTLS), or there was no SMTP answer at all (connect, timeout, TLS, a
+        // dropped connection). A code seen on the way (a 354 before a dropped DATA) decided
+        // nothing, so none is reported unless it was the relay's refusal.
+        outcome.kind = Kind::transient;
+        if (step.kind == SmtpStep::Kind::failed) outcome.reply_code = 0;
+        outcome.detail = std::move(step.text);
     }
+    // A failed transaction can leave the server mid-transaction (after a refused RCPT it still
+    // holds our MAIL FROM; RFC 5321 4.1.4): the connection is closed rather than reused.
+    if (!step.ok()) session->close();
+    impl_->release(std::move(session));
     outcome.detail = impl_->scrub(std::move(outcome.detail));
     spdlog::debug("smtp send message_id={} outcome={} code={} detail=\"{}\"", message_id,
                   outcome.kind == Kind::sent        ? "sent"

@@ -1,10 +1,12 @@
 #pragma once
-// SmtpTransport: sends through an SMTP server with libcurl, reusing its connection across
-// messages. TLS: none, STARTTLS (required, not opportunistic) or implicit TLS (smtps://), with
-// certificate verification on unless turned off; optional AUTH (the best mechanism the server
-// offers, or PLAIN or LOGIN when asked).
-// Every step has a timeout. Thread-safe: a bounded pool of connections (one curl easy handle
-// each) serves concurrent send() calls.
+// SmtpTransport: sends through an SMTP server, reusing its connections across messages.
+// TLS: none, STARTTLS (required, not opportunistic) or implicit TLS (smtps://), with the
+// certificate checked against the host name or address unless turned off; optional AUTH (PLAIN
+// when the server offers it, else LOGIN, or the one asked for). Commands are pipelined when the
+// server offers PIPELINING. The protocol itself is SmtpSession's (smtp_session.h).
+// Every step has a timeout. Thread-safe: a bounded pool of connections (SmtpSession each)
+// serves concurrent send() calls; a reused connection found dead before the server answered
+// anything of a message is replaced and the message sent again, once.
 
 #include <memory>
 #include <string>

@@ -366,12 +366,112 @@ TEST_F(SmtpTransportTest, RefusesEnvelopeAddressesThatCouldInjectCommands) {
     }
 }
 
+// Protects both ways of sending a transaction: with PIPELINING (the server's default here, MAIL,
+// RCPT and DATA in one write) and without it (one command at a time). Either way every
+// recipient arrives, a refused RCPT among accepted ones stops the message with the server's own
+// reply, and the transport goes on with the next message.
+class SmtpTransactionTest : public ::testing::TestWithParam<bool> {};
+
+TEST_P(SmtpTransactionTest, DeliversAndRefusesPerRecipient) {
+    const bool pipelining = GetParam();
+    const fs::path folder = make_temp_dir("smtp_transaction");
+    SmtpServerProcess server(folder, pipelining ? std::vector<std::string>{}
+                                                : std::vector<std::string>{"--no-pipelining"});
+    SmtpOptions options = local_options(server.port());
+    options.pool_size = 1;
+    SmtpTransport smtp(options);
+
+    const SendOutcome both =
+        smtp.send({"jobs@example.com", {"ada@example.org", "bob@example.org"}},
+                  render("two@hirestream", "ada@example.org"), "two@hirestream");
+    ASSERT_EQ(both.kind, SendOutcome::Kind::sent) << both.detail << server.log();
+    const auto stored = find_stored(folder, "two@hirestream");
+    ASSERT_TRUE(stored.has_value());
+    EXPECT_NE(stored->env.find("rcpt ada@example.org\nrcpt bob@example.org\n"), std::string::npos)
+        << stored->env;
+
+    const SendOutcome refused =
+        smtp.send({"jobs@example.com", {"ada@example.org", "bad@example.org"}},
+                  render("refused@hirestream", "ada@example.org"), "refused@hirestream");
+    EXPECT_EQ(refused.kind, SendOutcome::Kind::permanent) << refused.detail;
+    EXPECT_EQ(refused.reply_code, 550);
+    EXPECT_NE(refused.detail.find("550 5.1.1 mailbox unavailable"), std::string::npos)
+        << refused.detail;
+    EXPECT_FALSE(find_stored(folder, "refused@hirestream").has_value())
+        << "a message went out although one of its recipients was refused";
+
+    const SendOutcome busy =
+        smtp.send({"jobs@example.com", {"busy@example.org"}},
+                  render("busy@hirestream", "busy@example.org"), "busy@hirestream");
+    EXPECT_EQ(busy.kind, SendOutcome::Kind::transient) << busy.detail;
+    EXPECT_EQ(busy.reply_code, 451);
+
+    const SendOutcome after =
+        smtp.send({"jobs@example.com", {"ada@example.org"}},
+                  render("after@hirestream", "ada@example.org"), "after@hirestream");
+    EXPECT_EQ(after.kind, SendOutcome::Kind::sent) << after.detail << server.log();
+    EXPECT_TRUE(find_stored(folder, "after@hirestream").has_value());
+    EXPECT_EQ(server.stop(), 0);
+    fs::remove_all(folder);
+}
+
+INSTANTIATE_TEST_SUITE_P(PipeliningOrNot, SmtpTransactionTest, ::testing::Bool(),
+                         [](const auto& info) { return info.param ? "Pipelined" : "Lockstep"; });
+
+// Protects against lost mail when a relay drops a pooled connection just as it is reused: the
+// server closes without a word at the second MAIL FROM on a connection, so nothing of that
+// message was taken, and the transport sends it again on a fresh connection, once.
+TEST(SmtpTransportReuse, ResendsOnAFreshConnectionWhenAReusedOneIsGone) {
+    const fs::path folder = make_temp_dir("smtp_reuse");
+    SmtpServerProcess server(folder, {"--drop-reused"});
+    SmtpOptions options = local_options(server.port());
+    options.pool_size = 1;
+    SmtpTransport smtp(options);
+    std::vector<std::string> ports;
+    for (const std::string id : {"first@hirestream", "second@hirestream", "third@hirestream"}) {
+        const SendOutcome outcome =
+            smtp.send({"jobs@example.com", {"ada@example.org"}}, render(id, "ada@example.org"), id);
+        ASSERT_EQ(outcome.kind, SendOutcome::Kind::sent) << id << ": " << outcome.detail;
+        const auto stored = find_stored(folder, id);
+        ASSERT_TRUE(stored.has_value()) << id;
+        ports.push_back(stored->peer_port);
+    }
+    EXPECT_NE(ports[0], ports[1]);
+    EXPECT_NE(ports[1], ports[2]);
+    std::size_t emails = 0;
+    for (const auto& entry : fs::directory_iterator(folder)) {
+        emails += entry.path().extension() == ".eml" ? 1 : 0;
+    }
+    EXPECT_EQ(emails, 3u) << "a message was stored twice";
+    EXPECT_EQ(server.stop(), 0);
+    fs::remove_all(folder);
+}
+
+// Protects STARTTLS as required, not opportunistic (RFC 3207 6): against a server that does not
+// offer it (as when a man in the middle strips the capability) nothing is sent in clear.
+TEST(SmtpTransportTls, RefusesToSendWhenStartTlsIsNotOffered) {
+    const fs::path folder = make_temp_dir("smtp_no_starttls");
+    SmtpServerProcess server(folder, {});
+    SmtpOptions options = local_options(server.port());
+    options.tls = SmtpTls::starttls;
+    SmtpTransport smtp(options);
+    const SendOutcome outcome =
+        smtp.send({"jobs@example.com", {"ada@example.org"}},
+                  render("clear@hirestream", "ada@example.org"), "clear@hirestream");
+    EXPECT_EQ(outcome.kind, SendOutcome::Kind::transient) << outcome.detail;
+    EXPECT_NE(outcome.detail.find("STARTTLS"), std::string::npos) << outcome.detail;
+    EXPECT_FALSE(find_stored(folder, "clear@hirestream").has_value());
+    EXPECT_EQ(server.stop(), 0);
+    fs::remove_all(folder);
+}
+
 // Throwaway CA and a server certificate for 127.0.0.1, made with the openssl CLI.
 struct TestCertificates {
     fs::path dir;
     fs::path ca, cert, key;
 
-    TestCertificates() : dir(make_temp_dir("smtp_tls")) {
+    explicit TestCertificates(const std::string& alt_names = "DNS:localhost,IP:127.0.0.1")
+        : dir(make_temp_dir("smtp_tls")) {
         ca = dir / "ca.pem";
         cert = dir / "server.pem";
         key = dir / "server.key";
@@ -385,7 +485,9 @@ struct TestCertificates {
             "-addext keyUsage=critical,keyCertSign,cRLSign && "
             "openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
             "-keyout server.key -out server.csr -subj /CN=localhost && "
-            "printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\nextendedKeyUsage=serverAuth\\n' "
+            "printf 'subjectAltName=" +
+            alt_names +
+            "\\nextendedKeyUsage=serverAuth\\n' "
             "> ext.cnf && "
             "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
             "-out server.pem -days 2 -extfile ext.cnf";
@@ -461,6 +563,76 @@ TEST(SmtpTransportTls, StartTlsWithAuthDeliversAndChecksTheCertificate) {
     }
     EXPECT_EQ(server.stop(), 0) << "the test server must stop cleanly on SIGTERM";
     fs::remove_all(folder);
+}
+
+// Protects the certificate's name check: a certificate from a trusted CA but for another host
+// is refused, whether the relay is named by address or by host name; the same relay is reached
+// by its name when the certificate names it; and verification off (verify_peer false) accepts
+// it. The name is what makes TLS worth having: without the check any CA-signed certificate would
+// do for a man in the middle.
+TEST(SmtpTransportTls, ChecksTheCertificateAgainstTheRelaysName) {
+    const Envelope envelope{"jobs@example.com", {"ada@example.org"}};
+    {
+        const TestCertificates other("DNS:mail.example.com");
+        const fs::path folder = make_temp_dir("smtp_tls_name");
+        SmtpServerProcess server(folder, {"--tls", "implicit", "--cert", other.cert.string(),
+                                          "--key", other.key.string()});
+        for (const std::string host : {"127.0.0.1", "localhost"}) {
+            SmtpOptions options = local_options(server.port());
+            options.host = host;
+            options.tls = SmtpTls::implicit;
+            options.ca_file = other.ca.string();
+            SmtpTransport smtp(options);
+            const SendOutcome outcome = smtp.send(
+                envelope, render("name@hirestream", "ada@example.org"), "name@hirestream");
+            EXPECT_EQ(outcome.kind, SendOutcome::Kind::transient) << host << ": " << outcome.detail;
+            EXPECT_NE(outcome.detail.find("certificate"), std::string::npos) << outcome.detail;
+            EXPECT_NE(outcome.detail.find("mismatch"), std::string::npos) << outcome.detail;
+        }
+        EXPECT_FALSE(find_stored(folder, "name@hirestream").has_value());
+
+        SmtpOptions unchecked = local_options(server.port());
+        unchecked.tls = SmtpTls::implicit;
+        unchecked.verify_peer = false;
+        SmtpTransport smtp(unchecked);
+        const SendOutcome outcome = smtp.send(
+            envelope, render("unchecked@hirestream", "ada@example.org"), "unchecked@hirestream");
+        EXPECT_EQ(outcome.kind, SendOutcome::Kind::sent) << outcome.detail << server.log();
+        EXPECT_EQ(server.stop(), 0);
+        fs::remove_all(folder);
+    }
+    {
+        const TestCertificates named("DNS:localhost");
+        const fs::path folder = make_temp_dir("smtp_tls_named");
+        SmtpServerProcess server(folder, {"--tls", "implicit", "--cert", named.cert.string(),
+                                          "--key", named.key.string()});
+        SmtpOptions options = local_options(server.port());
+        options.host = "localhost";
+        options.tls = SmtpTls::implicit;
+        options.ca_file = named.ca.string();
+        SmtpTransport smtp(options);
+        const SendOutcome outcome =
+            smtp.send(envelope, render("named@hirestream", "ada@example.org"), "named@hirestream");
+        EXPECT_EQ(outcome.kind, SendOutcome::Kind::sent) << outcome.detail << server.log();
+        EXPECT_TRUE(find_stored(folder, "named@hirestream").has_value());
+        EXPECT_EQ(server.stop(), 0);
+        fs::remove_all(folder);
+    }
+}
+
+// Protects a configuration mistake from looking like a relay fault: an unreadable CA file fails
+// every send transiently, naming the file.
+TEST(SmtpTransportTls, NamesAnUnreadableCaFile) {
+    SmtpOptions options = local_options(closed_port());
+    options.tls = SmtpTls::starttls;
+    options.ca_file = "/nonexistent/hirestream-ca.pem";
+    SmtpTransport smtp(options);
+    const SendOutcome outcome =
+        smtp.send({"jobs@example.com", {"ada@example.org"}},
+                  render("ca@hirestream", "ada@example.org"), "ca@hirestream");
+    EXPECT_EQ(outcome.kind, SendOutcome::Kind::transient);
+    EXPECT_NE(outcome.detail.find("/nonexistent/hirestream-ca.pem"), std::string::npos)
+        << outcome.detail;
 }
 
 // Protects smtps:// (implicit TLS, RFC 8314 3.3).

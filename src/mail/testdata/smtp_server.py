@@ -2,7 +2,7 @@
 
 Run with /usr/bin/python3 (Debian's python3-aiosmtpd imports only there):
 
-  smtp_server.py --dir DIR [--port N] [--silent]
+  smtp_server.py --dir DIR [--port N] [--silent] [--no-pipelining] [--drop-reused]
                  [--tls starttls|implicit --cert PEM --key PEM] [--auth USER:PASSWORD]
 
 Prints "READY <port>" on stdout once listening (--port 0, the default, picks a free port), then
@@ -15,6 +15,11 @@ sees it sees both complete. The peer port tells which client connection carried 
 
 Faults: RCPT TO an address starting with "bad" gets 550 5.1.1, one starting with "busy" gets
 451 4.3.0. --silent accepts TCP connections and never says a word (no greeting), for timeouts.
+--drop-reused closes a connection, without a reply, at the second MAIL FROM on it (a relay that
+dropped an idle connection just as the client reused it).
+
+EHLO offers PIPELINING (RFC 2920; aiosmtpd reads commands in order, so pipelined ones work);
+--no-pipelining leaves it out, so the client must send one command at a time.
 """
 
 import argparse
@@ -33,10 +38,28 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 
 
 class Handler:
-    def __init__(self, folder):
+    def __init__(self, folder, pipelining, drop_reused):
         self.folder = folder
         self.sequence = itertools.count(1)
         self.lock = threading.Lock()
+        self.pipelining = pipelining
+        self.drop_reused = drop_reused
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        # The new-style hook replaces aiosmtpd's own bookkeeping of the name.
+        session.host_name = hostname
+        if self.pipelining:
+            responses.insert(len(responses) - 1, "250-PIPELINING")
+        return responses
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        session.hs_transactions = getattr(session, "hs_transactions", 0) + 1
+        if self.drop_reused and session.hs_transactions == 2:
+            server.transport.abort()
+            return "421 4.4.2 gone"  # never reaches the client: the connection is closed
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address.startswith("bad"):
@@ -122,6 +145,8 @@ def main():
     parser.add_argument("--dir", required=True)
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--silent", action="store_true")
+    parser.add_argument("--no-pipelining", action="store_true")
+    parser.add_argument("--drop-reused", action="store_true")
     parser.add_argument("--tls", choices=["starttls", "implicit"])
     parser.add_argument("--cert")
     parser.add_argument("--key")
@@ -155,7 +180,7 @@ def main():
             user, _, password = args.auth.partition(":")
             kwargs.update(authenticator=Authenticator(user, password),
                           auth_require_tls=bool(args.tls), auth_required=True)
-        controller = BoundController(Handler(args.dir), sock, **kwargs)
+        controller = BoundController(Handler(args.dir, not args.no_pipelining, args.drop_reused), sock, **kwargs)
         controller.start()
         stop = controller.stop
 
