@@ -268,6 +268,10 @@ def bench_ingest(tmp):
     hs = Hirestream(os.path.join(tmp, "ingest"), function_enabled=False)
     idle_rss = rss_kib(hs.proc.pid)
     ingest = wrk(hs.url + "/candidates", "post_candidate.lua", [str(os.getpid()), API_KEY])
+    # The WAL right after the ingest: checkpoints must keep it bounded under sustained writes.
+    data = os.path.join(tmp, "ingest", "data")
+    wal_bytes = os.path.getsize(os.path.join(data, "hirestream.db-wal"))
+    db_bytes = os.path.getsize(os.path.join(data, "hirestream.db"))
     bare = wrk(hs.url + "/healthz")
     peak_rss = rss_kib(hs.proc.pid, "VmHWM")
     stored = stored_inserts(hs)
@@ -280,7 +284,8 @@ def bench_ingest(tmp):
     finally:
         dyn.stop()
     return {"ingest": ingest, "bare": bare, "dynalite": dynalite, "idle_rss": idle_rss,
-            "peak_rss": peak_rss, "after_rss": after_rss, "stored": stored}
+            "peak_rss": peak_rss, "after_rss": after_rss, "stored": stored,
+            "wal_bytes": wal_bytes, "db_bytes": db_bytes}
 
 
 def percentile(values, p):
@@ -540,6 +545,8 @@ def main():
     if pipe["posts"] < pipe["requested"] or pipe["mailed"] < pipe["posts"]:
         notes.append(f"pipeline: {pipe['requested']:,} POSTs sent, {pipe['posts']:,} answered "
                      f"201, {pipe['mailed']:,} of them reached the SMTP server")
+    notes.append(f"after item 1's {DURATION} s: WAL {ing['wal_bytes'] / 2**20:,.0f} MiB, database "
+                 f"{ing['db_bytes'] / 2**20:,.0f} MiB")
     notes.append(f"bulk-load stored {mail['import_rate']:,.0f}/s (backlog) and "
                  f"{growth['import_rate']:,.0f}/s (growth)")
     width = max(len(r[0]) for r in rows)
