@@ -201,7 +201,6 @@ std::string rfc5322_date(std::int64_t epoch_ms) {
                        tm.tm_sec);
 }
 
-
 Result<void> validate_mailbox(const Mailbox& mailbox, const char* field) {
     if (has_crlf_or_nul(mailbox.name)) {
         return fail(Errc::invalid_argument, "display name must not contain CR, LF or NUL", field);
@@ -497,6 +496,7 @@ std::string encode_header_text(const std::string& text) {
 }
 
 std::string base64_body_lines(std::string_view bytes) { return base64(bytes, kBase64LineChars); }
+std::string base64_line(std::string_view bytes) { return base64(bytes, 0); }
 
 Result<std::string> render_message(const Message& message) {
     if (auto ok = validate_mailbox(message.from, "from"); !ok) return fail(ok.error());

@@ -48,6 +48,8 @@ Result<std::string> render_message(const Message& message);
 // `bytes` in base64 (RFC 2045 6.8) as an attachment's body: lines of 76 characters joined by
 // CRLF.
 std::string base64_body_lines(std::string_view bytes);
+// `bytes` in base64 on one unbroken line (SMTP AUTH's responses, RFC 4954 4).
+std::string base64_line(std::string_view bytes);
 
 // RFC 2047 encoded-word ("=?UTF-8?B?...?=", split to keep each under 75 characters) when `text`
 // is not plain printable ASCII; otherwise `text` unchanged.

@@ -7,7 +7,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/err.h>
-#include <openssl/evp.h>
 #include <openssl/x509v3.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -26,6 +25,7 @@
 #include <thread>
 #include <utility>
 
+#include "mail/message.h"
 #include "mail/smtp_reply_capture.h"
 
 namespace hirestream::mail {
@@ -51,15 +51,6 @@ SmtpStep failed(std::string text) {
 }
 
 std::string errno_text(int error) { return std::strerror(error); }
-
-std::string base64(std::string_view data) {
-    std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
-    const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                  reinterpret_cast<const unsigned char*>(data.data()),
-                                  static_cast<int>(data.size()));
-    out.resize(static_cast<std::size_t>(std::max(n, 0)));
-    return out;
-}
 
 bool is_ip_literal(const std::string& host) {
     in6_addr v6{};
@@ -174,6 +165,14 @@ void dot_stuff(std::string_view message, std::string& out) {
 
 }  // namespace
 
+SmtpStep SmtpSession::answer(const Reply& reply, char want) {
+    SmtpStep step;
+    step.code = reply.code;
+    step.text = reply.text;
+    if (reply.code / 100 != want - '0') step.kind = SmtpStep::Kind::refused;
+    return step;
+}
+
 std::string take_openssl_error() {
     const unsigned long code = ERR_get_error();
     ERR_clear_error();
@@ -208,9 +207,8 @@ SmtpStep SmtpSession::open(Deadline deadline) {
     Reply reply;
     if (step.ok()) step = read_reply(reply, "the greeting", deadline);
     if (step.ok() && reply.code != 220) {
-        step.kind = SmtpStep::Kind::refused;
-        step.code = reply.code;
-        step.text = reply.text;
+        step = answer(reply, '2');
+        step.kind = SmtpStep::Kind::refused;  // a 2xx other than 220 is no greeting either
         step.session = true;
     }
     if (step.ok()) step = hello(deadline);
@@ -233,10 +231,7 @@ SmtpStep SmtpSession::open(Deadline deadline) {
         if (step.ok()) step = hello(deadline);
     }
     if (step.ok()) step = authenticate(deadline);
-    if (!step.ok()) {
-        close();
-        return step;
-    }
+    if (!step.ok()) close();
     return step;
 }
 
@@ -352,7 +347,7 @@ SmtpStep SmtpSession::hello(Deadline deadline) {
     auth_mechanisms_.clear();
     const std::string ehlo = fmt::format("EHLO {}\r\n", options_.helo_name);
     Reply reply;
-    if (SmtpStep step = write(ehlo, {}, {}, "EHLO", deadline); !step.ok()) return step;
+    if (SmtpStep step = write(ehlo, {}, "EHLO", deadline); !step.ok()) return step;
     if (SmtpStep step = read_reply(reply, "EHLO", deadline, true); !step.ok()) return step;
     if (reply.code / 100 != 2) {
         // RFC 5321 3.2: a server that does not know EHLO gets HELO, unless we need an extension.
@@ -362,10 +357,7 @@ SmtpStep SmtpSession::hello(Deadline deadline) {
             step.session = true;
             return step;
         }
-        SmtpStep step;
-        step.kind = SmtpStep::Kind::refused;
-        step.code = reply.code;
-        step.text = reply.text;
+        SmtpStep step = answer(reply, '2');
         step.session = true;
         return step;
     }
@@ -427,14 +419,15 @@ SmtpStep SmtpSession::authenticate(Deadline deadline) {
         credentials += options_.username;
         credentials.push_back('\0');
         credentials += options_.password;
-        step = command("AUTH PLAIN " + base64(credentials) + "\r\n", '2', reply, "AUTH", deadline);
+        step = command("AUTH PLAIN " + base64_line(credentials) + "\r\n", '2', reply, "AUTH",
+                       deadline);
     } else {
         step = command("AUTH LOGIN\r\n", '3', reply, "AUTH", deadline);
         if (step.ok()) {
-            step = command(base64(options_.username) + "\r\n", '3', reply, "AUTH", deadline);
+            step = command(base64_line(options_.username) + "\r\n", '3', reply, "AUTH", deadline);
         }
         if (step.ok()) {
-            step = command(base64(options_.password) + "\r\n", '2', reply, "AUTH", deadline);
+            step = command(base64_line(options_.password) + "\r\n", '2', reply, "AUTH", deadline);
         }
     }
     step.authentication = step.kind == SmtpStep::Kind::refused;
@@ -443,64 +436,54 @@ SmtpStep SmtpSession::authenticate(Deadline deadline) {
 
 SmtpStep SmtpSession::send(std::string_view mail_from, const std::vector<std::string>& recipients,
                            std::string_view message, Deadline deadline) {
-    replied_in_transaction_ = false;
     const bool reused = messages_sent_ > 0;
+    bool replied = false;  // the server answered a command of this transaction
     auto finish = [&](SmtpStep step) {
-        if (step.kind == SmtpStep::Kind::failed && reused && !replied_in_transaction_) {
+        if (step.kind == SmtpStep::Kind::failed && reused && !replied) {
             step.stale = true;
         }
         return step;
     };
+    // Each command's end in `commands` and the reply's first digit it wants. Replies come in
+    // the order of the commands (RFC 2920 3.1).
+    std::vector<std::pair<std::size_t, char>> ends;
+    ends.reserve(recipients.size() + 2);
     std::string commands = fmt::format("MAIL FROM:<{}>", mail_from);
     // RFC 1870: lets the server refuse an oversized message before it is sent.
     if (size_offered_) commands += fmt::format(" SIZE={}", message.size());
     commands += "\r\n";
-    const std::size_t mail_end = commands.size();
+    ends.emplace_back(commands.size(), '2');
     for (const std::string& recipient : recipients) {
         commands += fmt::format("RCPT TO:<{}>\r\n", recipient);
+        ends.emplace_back(commands.size(), '2');
     }
     commands += "DATA\r\n";
-
-    // Replies come in the order of the commands (RFC 2920 3.1); every command but the first
-    // counts as answered once its reply is read, refused or not.
-    std::vector<std::pair<std::string_view, char>> steps;
-    steps.reserve(recipients.size() + 2);
+    ends.emplace_back(commands.size(), '3');
     const std::string_view all(commands);
-    steps.emplace_back(all.substr(0, mail_end), '2');
-    std::size_t at = mail_end;
-    for (std::size_t i = 0; i < recipients.size(); ++i) {
-        const std::size_t end = all.find("\r\n", at) + 2;
-        steps.emplace_back(all.substr(at, end - at), '2');
-        at = end;
-    }
-    steps.emplace_back(all.substr(at), '3');
 
     if (pipelining_) {
-        if (SmtpStep step = write(all, {}, {}, "MAIL FROM", deadline); !step.ok()) {
+        if (SmtpStep step = write(all, {}, "MAIL FROM", deadline); !step.ok()) {
             return finish(std::move(step));
         }
     }
     Reply reply;
-    for (const auto& [line, want] : steps) {
+    std::size_t start = 0;
+    for (const auto& [end, want] : ends) {
+        const std::string_view line = all.substr(start, end - start);
+        start = end;
         const std::string_view what = line.substr(0, line.find_first_of(":\r"));
         if (!pipelining_) {
-            if (SmtpStep step = write(line, {}, {}, what, deadline); !step.ok()) {
+            if (SmtpStep step = write(line, {}, what, deadline); !step.ok()) {
                 return finish(std::move(step));
             }
         }
         if (SmtpStep step = read_reply(reply, what, deadline); !step.ok()) {
             return finish(std::move(step));
         }
-        replied_in_transaction_ = true;
+        replied = true;
         // Any refusal ends the transaction: the caller closes the connection, so a DATA already
         // answered 354 never sees a message (an unterminated DATA is discarded, RFC 5321 4.1.1.4).
-        if (reply.code / 100 != want - '0') {
-            SmtpStep step;
-            step.kind = SmtpStep::Kind::refused;
-            step.code = reply.code;
-            step.text = reply.text;
-            return step;
-        }
+        if (SmtpStep step = answer(reply, want); !step.ok()) return step;
     }
 
     std::string_view body = message;
@@ -509,17 +492,11 @@ SmtpStep SmtpSession::send(std::string_view mail_from, const std::vector<std::st
         body = scratch_;
     }
     const std::string_view end = body.ends_with("\r\n") ? ".\r\n" : "\r\n.\r\n";
-    if (SmtpStep step = write(body, end, {}, "the message", deadline); !step.ok()) return step;
+    if (SmtpStep step = write(body, end, "the message", deadline); !step.ok()) return step;
     if (SmtpStep step = read_reply(reply, "the message", deadline); !step.ok()) return step;
     if (scratch_.capacity() > 4 * message.size()) std::string().swap(scratch_);
-    SmtpStep step;
-    step.code = reply.code;
-    step.text = reply.text;
-    if (reply.code / 100 != 2) {
-        step.kind = SmtpStep::Kind::refused;
-        return step;
-    }
-    ++messages_sent_;
+    SmtpStep step = answer(reply, '2');
+    if (step.ok()) ++messages_sent_;
     return step;
 }
 
@@ -534,7 +511,7 @@ void SmtpSession::quit(std::chrono::milliseconds wait) {
     if (fd_ >= 0) {
         const Deadline deadline = Clock::now() + wait;
         Reply reply;
-        if (write("QUIT\r\n", {}, {}, "QUIT", deadline).ok()) {
+        if (write("QUIT\r\n", {}, "QUIT", deadline).ok()) {
             (void)read_reply(reply, "QUIT", deadline);
         }
     }
@@ -543,13 +520,9 @@ void SmtpSession::quit(std::chrono::milliseconds wait) {
 
 SmtpStep SmtpSession::command(std::string_view line, char want, Reply& reply, std::string_view what,
                               Deadline deadline) {
-    if (SmtpStep step = write(line, {}, {}, what, deadline); !step.ok()) return step;
+    if (SmtpStep step = write(line, {}, what, deadline); !step.ok()) return step;
     if (SmtpStep step = read_reply(reply, what, deadline); !step.ok()) return step;
-    SmtpStep step;
-    step.code = reply.code;
-    step.text = reply.text;
-    if (reply.code / 100 != want - '0') step.kind = SmtpStep::Kind::refused;
-    return step;
+    return answer(reply, want);
 }
 
 SmtpStep SmtpSession::read_reply(Reply& reply, std::string_view what, Deadline deadline,
@@ -560,7 +533,6 @@ SmtpStep SmtpSession::read_reply(Reply& reply, std::string_view what, Deadline d
     SmtpReplyCapture capture;
     std::size_t pos = 0;
     std::size_t count = 0;
-    std::string received;
     while (true) {
         const std::size_t eol = in_.find('\n', pos);
         if (eol == std::string::npos) {
@@ -568,37 +540,7 @@ SmtpStep SmtpSession::read_reply(Reply& reply, std::string_view what, Deadline d
                 return failed(
                     fmt::format("garbled reply to {}: a line over {} bytes", what, kMaxReplyLine));
             }
-            received.clear();
-            SmtpStep step = ssl_ != nullptr ? SmtpStep{} : raw_recv(in_, what, deadline);
-            if (ssl_ != nullptr) {
-                // Decrypt what is buffered; read the socket only when TLS has nothing whole.
-                std::array<char, kReadChunk> buffer;
-                while (true) {
-                    ERR_clear_error();
-                    const int n = SSL_read(ssl_, buffer.data(), static_cast<int>(buffer.size()));
-                    if (n > 0) {
-                        in_.append(buffer.data(), static_cast<std::size_t>(n));
-                        break;
-                    }
-                    const int error = SSL_get_error(ssl_, n);
-                    if (error == SSL_ERROR_ZERO_RETURN) {
-                        step = failed(fmt::format("the server ended TLS during {}", what));
-                        break;
-                    }
-                    if (error != SSL_ERROR_WANT_READ) {
-                        step = failed(
-                            fmt::format("TLS error during {}: {}", what, take_openssl_error()));
-                        break;
-                    }
-                    // A TLS 1.3 key update may want an answer before more data comes.
-                    step = flush_tls(what, deadline);
-                    if (step.ok()) step = raw_recv(received, what, deadline);
-                    if (!step.ok()) break;
-                    BIO_write(tls_in_, received.data(), static_cast<int>(received.size()));
-                    received.clear();
-                }
-            }
-            if (!step.ok()) return step;
+            if (SmtpStep step = receive_more(what, deadline); !step.ok()) return step;
             continue;
         }
         std::string_view line(in_.data() + pos, eol - pos);
@@ -625,11 +567,38 @@ SmtpStep SmtpSession::read_reply(Reply& reply, std::string_view what, Deadline d
     }
 }
 
-SmtpStep SmtpSession::write(std::string_view a, std::string_view b, std::string_view c,
-                            std::string_view what, Deadline deadline) {
-    if (ssl_ == nullptr) return raw_send(a, b, c, what, deadline);
+SmtpStep SmtpSession::receive_more(std::string_view what, Deadline deadline) {
+    if (ssl_ == nullptr) return raw_recv(in_, what, deadline);
+    // Decrypt what is buffered; read the socket only when TLS has nothing whole.
+    std::array<char, kReadChunk> buffer;
+    std::string received;
+    while (true) {
+        ERR_clear_error();
+        const int n = SSL_read(ssl_, buffer.data(), static_cast<int>(buffer.size()));
+        if (n > 0) {
+            in_.append(buffer.data(), static_cast<std::size_t>(n));
+            return {};
+        }
+        const int error = SSL_get_error(ssl_, n);
+        if (error == SSL_ERROR_ZERO_RETURN) {
+            return failed(fmt::format("the server ended TLS during {}", what));
+        }
+        if (error != SSL_ERROR_WANT_READ) {
+            return failed(fmt::format("TLS error during {}: {}", what, take_openssl_error()));
+        }
+        // A TLS 1.3 key update may want an answer before more data comes.
+        if (SmtpStep step = flush_tls(what, deadline); !step.ok()) return step;
+        received.clear();
+        if (SmtpStep step = raw_recv(received, what, deadline); !step.ok()) return step;
+        BIO_write(tls_in_, received.data(), static_cast<int>(received.size()));
+    }
+}
+
+SmtpStep SmtpSession::write(std::string_view data, std::string_view tail, std::string_view what,
+                            Deadline deadline) {
+    if (ssl_ == nullptr) return raw_send(data, tail, what, deadline);
     ERR_clear_error();
-    for (std::string_view piece : {a, b, c}) {
+    for (std::string_view piece : {data, tail}) {
         if (piece.empty()) continue;
         // Into the memory BIO, whole: without SSL_MODE_ENABLE_PARTIAL_WRITE, SSL_write returns
         // only when every byte is encrypted.
@@ -645,7 +614,7 @@ SmtpStep SmtpSession::flush_tls(std::string_view what, Deadline deadline) {
     const long pending = BIO_get_mem_data(tls_out_, &data);
     if (pending <= 0) return {};
     SmtpStep step =
-        raw_send(std::string_view(data, static_cast<std::size_t>(pending)), {}, {}, what, deadline);
+        raw_send(std::string_view(data, static_cast<std::size_t>(pending)), {}, what, deadline);
     (void)BIO_reset(tls_out_);
     return step;
 }
@@ -671,11 +640,11 @@ bool SmtpSession::arm_timeout(int option, Deadline deadline, int& armed_ms, std:
     return true;
 }
 
-SmtpStep SmtpSession::raw_send(std::string_view a, std::string_view b, std::string_view c,
-                               std::string_view what, Deadline deadline) {
-    std::array<iovec, 3> pieces{};
+SmtpStep SmtpSession::raw_send(std::string_view data, std::string_view tail, std::string_view what,
+                               Deadline deadline) {
+    std::array<iovec, 2> pieces{};
     std::size_t count = 0;
-    for (std::string_view piece : {a, b, c}) {
+    for (std::string_view piece : {data, tail}) {
         if (piece.empty()) continue;
         pieces[count++] = {const_cast<char*>(piece.data()), piece.size()};
     }

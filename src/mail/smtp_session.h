@@ -89,15 +89,20 @@ class SmtpSession {
     // Reads one whole reply; `what` names the command it answers, for error texts.
     SmtpStep read_reply(Reply& reply, std::string_view what, Deadline deadline,
                         bool keep_lines = false);
-    SmtpStep write(std::string_view a, std::string_view b, std::string_view c,
-                   std::string_view what, Deadline deadline);
+    // Sends `data` then `tail` (may be empty) in one write.
+    SmtpStep write(std::string_view data, std::string_view tail, std::string_view what,
+                   Deadline deadline);
+    // The reply as a step: refused unless its first digit is `want`.
+    static SmtpStep answer(const Reply& reply, char want);
     // Sends a command and reads its reply; refused unless the reply's first digit is `want`.
     SmtpStep command(std::string_view line, char want, Reply& reply, std::string_view what,
                      Deadline deadline);
     // Socket level: every byte in and out goes through these two.
-    SmtpStep raw_send(std::string_view a, std::string_view b, std::string_view c,
-                      std::string_view what, Deadline deadline);
+    SmtpStep raw_send(std::string_view data, std::string_view tail, std::string_view what,
+                      Deadline deadline);
     SmtpStep raw_recv(std::string& into, std::string_view what, Deadline deadline);
+    // Appends at least one more received (decrypted) byte to in_.
+    SmtpStep receive_more(std::string_view what, Deadline deadline);
     // Drains what TLS wants to send.
     SmtpStep flush_tls(std::string_view what, Deadline deadline);
     // Bounds the next blocking socket call to min(response timeout, left until `deadline`).
@@ -119,7 +124,6 @@ class SmtpSession {
     int recv_armed_ms_ = -1;
     int send_armed_ms_ = -1;
     std::uint64_t messages_sent_ = 0;  // on this connection: more than 0 means reused
-    bool replied_in_transaction_ = false;
 };
 
 }  // namespace hirestream::mail

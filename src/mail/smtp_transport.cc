@@ -205,7 +205,8 @@ struct SslCtxFree {
     void operator()(SSL_CTX* ctx) const { SSL_CTX_free(ctx); }
 };
 
-// The TLS settings every connection shares. Returns an empty text, or why TLS cannot work.
+// The TLS settings every connection shares, into `out`. Returns an empty text, or why TLS
+// cannot work (then `out` is left empty).
 std::string make_tls_context(const SmtpOptions& options,
                              std::unique_ptr<SSL_CTX, SslCtxFree>& out) {
     ERR_clear_error();
@@ -221,7 +222,6 @@ std::string make_tls_context(const SmtpOptions& options,
                 : SSL_CTX_load_verify_locations(ctx.get(), options.ca_file.c_str(), nullptr);
         if (loaded != 1) {
             const std::string why = take_openssl_error();
-            out = std::move(ctx);
             return options.ca_file.empty() ? "cannot load the system's CA certificates: " + why
                                            : fmt::format("cannot load CA certificates from {}: {}",
                                                          options.ca_file, why);
@@ -356,8 +356,9 @@ SendOutcome SmtpTransport::send(const Envelope& envelope, const std::string& mim
         // A 421 or a close that came while the connection sat idle (RFC 5321 3.8).
         if (session->is_open() && session->went_away()) session->close();
         step = session->is_open() ? SmtpStep{} : session->open(deadline);
-        if (step.ok())
+        if (step.ok()) {
             step = session->send(envelope.mail_from, envelope.recipients, mime, deadline);
+        }
         if (!step.stale) break;
         spdlog::debug("smtp: a reused connection was gone ({}); sending again on a new one",
                       step.text);
